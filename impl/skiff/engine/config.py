@@ -1,0 +1,44 @@
+"""skiffd's configuration: flags and daemon.json merged into one typed value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "unix:///var/run/skiff.sock"
+
+
+@dataclass
+class DaemonConfig:
+    """The daemon's settings; names follow dockerd's flags (``data_root`` is ``--data-root``)."""
+
+    hosts: list[str] = field(default_factory=list)
+    data_root: Path = Path("/var/lib/skiff")
+    exec_root: Path = Path("/var/run/skiff")
+    config_file: Path = Path("/etc/skiff/daemon.json")
+    containerd: str | None = None  # None: skiffd starts and supervises skiff-containerd itself
+    insecure_tcp: bool = False
+    tls: bool = False
+    tlsverify: bool = False
+    tlscacert: str | None = None
+    tlscert: str | None = None
+    tlskey: str | None = None
+    debug: bool = False
+    log_level: str = "info"
+
+    @property
+    def effective_hosts(self) -> list[str]:
+        return self.hosts or [DEFAULT_HOST]
+
+    @property
+    def containerd_root(self) -> Path:
+        return self.data_root / "containerd"
+
+    @property
+    def containerd_state(self) -> Path:
+        return self.exec_root / "containerd"
+
+    @property
+    def containerd_address(self) -> str:
+        """The socket skiffd talks to: the flag, or the one of the skiff-containerd it supervises."""
+        return self.containerd or str(self.containerd_state / "containerd.sock")
