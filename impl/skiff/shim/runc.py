@@ -1,0 +1,161 @@
+"""Invoking the OCI runtime (runc's command line) and turning its failures into errdefs errors.
+
+Runtime commands are short and run synchronously: the shim serves a single container, the runtime returns
+as soon as the init is set up (create) or signalled (start, kill), and running them inline keeps one thread
+and no child-watcher races with the shim's own ``waitpid(-1)`` reaper, which only runs between requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from skiff import errdefs
+
+# Python ignores these two; the container must not inherit that
+_RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def _kind_for(message: str) -> type[errdefs.SkiffError]:
+    low = message.lower()
+    if "does not exist" in low or ("not found" in low and "container" in low):
+        return errdefs.NotFound
+    if "not running" in low or "not stopped" in low:
+        return errdefs.FailedPrecondition
+    if "already exists" in low:
+        return errdefs.AlreadyExists
+    return errdefs.Unknown
+
+
+class Runtime:
+    """One container's runtime commands:
+    ``<runtime> [--root R] --log <bundle>/runtime.log --log-format json VERB ...``.
+    """
+
+    def __init__(self, path: str, root: str | None, bundle: str, container_id: str) -> None:
+        self.path = path
+        self.root = root
+        self.bundle = bundle
+        self.id = container_id
+        self.log = os.path.join(bundle, "runtime.log")
+
+    def argv(self, *args: str) -> list[str]:
+        head = [self.path]
+        if self.root:
+            head += ["--root", self.root]
+        return [*head, "--log", self.log, "--log-format", "json", *args]
+
+    def _spawn(self, args: list[str], stdout: int, stderr: int) -> int:
+        devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.posix_spawn(
+                self.path, self.argv(*args), os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, stdout, 1),
+                    (os.POSIX_SPAWN_DUP2, stderr, 2),
+                ],
+                setsigdef=_RESTORE_SIGNALS,
+                setsigmask=(),
+            )
+        except OSError as err:
+            raise errdefs.FailedPrecondition(f"cannot execute runtime {self.path}: {err.strerror}") from err
+        finally:
+            os.close(devnull)
+
+    def _log_offset(self) -> int:
+        try:
+            return os.stat(self.log).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _error_from_log(self, offset: int) -> str:
+        """The last ``{"level":"error","msg":...}`` logged since ``offset`` (containerd-shim's rule)."""
+        message = ""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(offset)
+                for raw in f:
+                    try:
+                        entry = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if isinstance(entry, dict) and entry.get("level") == "error" and entry.get("msg"):
+                        message = str(entry["msg"])
+        except OSError:
+            pass
+        return message
+
+    def _fail(self, verb: str, status: int, offset: int, stderr: bytes) -> errdefs.SkiffError:
+        message = self._error_from_log(offset) or stderr.decode("utf-8", "replace").strip()
+        if not message:
+            message = f"{os.path.basename(self.path)} {verb} failed: exit status {status}"
+        return _kind_for(message)(message)
+
+    def run(self, *args: str) -> bytes:
+        """Run a runtime command with stdout and stderr captured; returns stdout or raises its error."""
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        offset = self._log_offset()
+        try:
+            pid = self._spawn(list(args), out_w, err_w)
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        try:
+            out, err = _read_both(out_r, err_r)
+        finally:
+            os.close(out_r)
+            os.close(err_r)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if status != 0:
+            raise self._fail(args[0], status, offset, err)
+        return out
+
+    def create(self, pid_file: str, stdout: int, stderr: int, stderr_reader: int) -> None:
+        """``create --bundle --pid-file``: the init's stdio is ours to give, stdin is /dev/null.
+
+        ``stderr_reader`` is the shim's end of the stderr pipe: if the runtime fails without logging an error,
+        whatever it printed there is the message.
+        """
+        offset = self._log_offset()
+        args = ["create", "--bundle", self.bundle, "--pid-file", pid_file, self.id]
+        pid = self._spawn(args, stdout, stderr)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if status != 0:
+            os.set_blocking(stderr_reader, False)
+            try:
+                printed = os.read(stderr_reader, 65536)
+            except BlockingIOError:
+                printed = b""
+            raise self._fail("create", status, offset, printed)
+
+    def start(self) -> None:
+        self.run("start", self.id)
+
+    def kill(self, sig: int, all_: bool = False) -> None:
+        self.run("kill", *(["--all"] if all_ else []), self.id, str(sig))
+
+    def delete(self, force: bool = False) -> None:
+        self.run("delete", *(["--force"] if force else []), self.id)
+
+
+def _read_both(out_r: int, err_r: int) -> tuple[bytes, bytes]:
+    """Read two pipes to EOF without deadlocking on either."""
+    import selectors
+
+    bufs: dict[int, bytearray] = {out_r: bytearray(), err_r: bytearray()}
+    with selectors.DefaultSelector() as sel:
+        for fd in bufs:
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = len(bufs)
+        while open_fds:
+            for key, _ in sel.select():
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    bufs[key.fd] += chunk
+                else:
+                    sel.unregister(key.fd)
+                    open_fds -= 1
+    return bytes(bufs[out_r]), bytes(bufs[err_r])

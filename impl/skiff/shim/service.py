@@ -1,0 +1,203 @@
+"""The shim's task service: one method per protocol verb, over one container's init process.
+
+Everything runs on one thread in :class:`~skiff.shim.loop.Loop`: requests, the container's output and the
+SIGCHLD reaper. As the child subreaper, the shim inherits the init once the runtime's ``create`` exits and
+learns its exit status from ``waitpid``; exits of pids it does not know yet are remembered, in case the init
+dies before the pid file is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+from skiff import errdefs
+from skiff.shim import process, wire
+from skiff.shim.io import Output
+from skiff.shim.loop import Loop
+from skiff.shim.runc import Runtime
+from skiff.shim.server import DEFERRED, NO_REPLY, Connection, Server, reap_all
+
+MAX_ORPHANS = 64
+
+
+def _bool(params: dict[str, Any], name: str, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise errdefs.InvalidArgument(f"{name} must be a boolean")
+    return value
+
+
+class Service:
+    def __init__(self, loop: Loop, container_id: str, bundle: str, runtime: Runtime, log_path: str) -> None:
+        self.loop = loop
+        self.bundle = bundle
+        self.runtime = runtime
+        self.init = process.Init(container_id, bundle)
+        self.output = Output(loop, log_path, self._release_waiters)
+        self.server: Server | None = None
+        self._waiters: list[Connection] = []
+        self._orphans: dict[int, int] = {}
+        self._methods = {
+            "create": self.create,
+            "start": self.start,
+            "state": self.state,
+            "kill": self.kill,
+            "wait": self.wait,
+            "delete": self.delete,
+            "attach": self.attach,
+            "shutdown": self.shutdown,
+        }
+
+    def serve(self, listener: Any) -> None:
+        self.server = Server(self.loop, listener, self.dispatch, self._closed)
+        self.loop.on_sigchld(self._reap)
+        self._reap()  # anything that exited before the handler was installed
+
+    def dispatch(self, conn: Connection, method: str, params: dict[str, Any]) -> Any:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise errdefs.InvalidArgument(f"unknown method {method!r}")
+        return handler(conn, params)
+
+    # children
+    def _reap(self) -> None:
+        for pid, status in reap_all():
+            self._child_exited(pid, status)
+
+    def _child_exited(self, pid: int, status: int) -> None:
+        if self.init.pid and pid == self.init.pid and not self.init.stopped:
+            self.init.exited(status)
+            self._release_waiters()
+            return
+        self._orphans[pid] = status
+        while len(self._orphans) > MAX_ORPHANS:
+            del self._orphans[next(iter(self._orphans))]
+
+    def _finished(self) -> bool:
+        return self.init.stopped and (self.output.done or not self.output.started)
+
+    def _wait_result(self) -> dict[str, Any]:
+        return {"exit_status": self.init.exit_status, "exited_at": self.init.exited_at}
+
+    def _release_waiters(self) -> None:
+        if not self._finished():
+            return
+        waiters, self._waiters = self._waiters, []
+        for conn in waiters:
+            conn.reply(self._wait_result())
+
+    def _closed(self, conn: Connection) -> None:
+        if conn in self._waiters:
+            self._waiters.remove(conn)
+        self.output.unsubscribe(conn)
+
+    # verbs
+    def create(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        self.init.check("create")
+        pid_file = os.path.join(self.bundle, "init.pid")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pid_file)
+        out_w, err_w, err_r = self.output.open_pipes()
+        try:
+            self.runtime.create(pid_file, out_w, err_w, err_r)
+        except errdefs.SkiffError:
+            self.output.abandon()
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        try:
+            with open(pid_file) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError) as err:
+            self.output.abandon()
+            raise errdefs.Unknown(f"runtime create left no usable pid file {pid_file}: {err}") from err
+        self.init.created(pid)
+        self.output.begin()
+        if pid in self._orphans:  # died between create and now
+            self._child_exited(pid, self._orphans.pop(pid))
+        return {"pid": pid}
+
+    def start(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        self.init.check("start")
+        self.runtime.start()
+        self.init.started()
+        return {"pid": self.init.pid}
+
+    def state(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        if self.init.status == process.UNKNOWN:
+            raise errdefs.NotFound(f"container {self.init.id} is not created")
+        self._reap()
+        return self.init.state()
+
+    def kill(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        sig = params.get("signal", int(signal.SIGTERM))
+        if not isinstance(sig, int) or isinstance(sig, bool) or not 0 < sig < 65:
+            raise errdefs.InvalidArgument(f"invalid signal {sig!r}")
+        all_ = _bool(params, "all", False)
+        self._reap()
+        self.init.check("kill")
+        try:
+            self.runtime.kill(sig, all_)
+        except errdefs.FailedPrecondition:
+            self._reap()  # the init may have died a moment ago and still be a zombie
+            if self.init.stopped:
+                raise errdefs.NotFound(f"container {self.init.id}: process already finished") from None
+            raise
+        return {}
+
+    def wait(self, conn: Connection, params: dict[str, Any]) -> Any:
+        self.init.check("wait")
+        if self._finished():
+            return self._wait_result()
+        self._waiters.append(conn)
+        return DEFERRED
+
+    def delete(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        self._reap()
+        self.init.check("delete")
+        if self.init.status == process.CREATED:
+            # never started: kill the init ourselves and reap it, so any runtime sees a stopped container
+            try:
+                self.runtime.kill(int(signal.SIGKILL))
+            except errdefs.SkiffError as err:
+                print(f"skiff-shim: runtime kill before delete: {err}", file=sys.stderr, flush=True)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.init.pid, signal.SIGKILL)
+            try:
+                _, status = os.waitpid(self.init.pid, 0)
+                self._child_exited(self.init.pid, status)
+            except ChildProcessError:
+                self._reap()
+        with contextlib.suppress(errdefs.NotFound):  # already gone from the runtime: not an error
+            self.runtime.delete()
+        self.init.deleted()
+        return {"pid": self.init.pid, **self._wait_result()}
+
+    def attach(self, conn: Connection, params: dict[str, Any]) -> Any:
+        stdout = _bool(params, "stdout", True)
+        stderr = _bool(params, "stderr", True)
+        conn.send(wire.result({}))
+        conn.streaming = True
+        self.output.subscribe(conn, stdout, stderr)
+        return NO_REPLY
+
+    def shutdown(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        if self.init.status in (process.CREATED, process.RUNNING):
+            raise errdefs.FailedPrecondition(
+                f"container {self.init.id} is {self.init.status}: kill and delete it before shutdown")
+        for name in ("shim.sock", "shim.pid"):  # gone before the caller hears back
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.bundle, name))
+        self.loop.call_soon(self._exit)
+        return {}
+
+    def _exit(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self.output.close()
+        self.loop.stop()

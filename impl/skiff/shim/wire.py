@@ -1,0 +1,94 @@
+"""The shim's wire format, shared by the server and :mod:`skiff.shim.protocol`.
+
+Kept apart from ``protocol`` (which builds dataclasses) so that the shim process itself imports only ``json``
+and ``struct`` for it.
+
+* Requests and responses are single JSON objects, one per ``\\n``-terminated line.
+* After a successful ``attach`` the connection carries Docker stdcopy frames: one byte stream type
+  (1 stdout, 2 stderr), three zero bytes, a big-endian uint32 payload length, then the payload.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+STDOUT = 1
+STDERR = 2
+STREAM_IDS = {"stdout": STDOUT, "stderr": STDERR}
+FRAME_HEADER = struct.Struct(">BxxxI")
+
+ERROR_KINDS = ("NotFound", "AlreadyExists", "Conflict", "InvalidArgument", "FailedPrecondition", "Unknown")
+
+
+def encode_frame(stream: int, payload: bytes) -> bytes:
+    """One stdcopy frame."""
+    return FRAME_HEADER.pack(stream, len(payload)) + payload
+
+
+def decode_frame_header(header: bytes) -> tuple[int, int]:
+    """``(stream, payload length)`` from the 8 header bytes."""
+    stream, length = FRAME_HEADER.unpack(header)
+    return int(stream), int(length)
+
+
+def encode_line(obj: dict[str, Any]) -> bytes:
+    """One protocol message: compact JSON and a newline (JSON never contains a raw newline)."""
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def decode_line(line: bytes) -> dict[str, Any]:
+    """Parse one protocol message; raises ``ValueError`` when it is not a JSON object."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        raise ValueError("message is not a JSON object")
+    return obj
+
+
+def request(method: str, params: dict[str, Any] | None = None) -> bytes:
+    return encode_line({"method": method, "params": params or {}})
+
+
+def result(res: dict[str, Any]) -> bytes:
+    return encode_line({"result": res})
+
+
+def error(kind: str, message: str) -> bytes:
+    return encode_line({"error": {"kind": kind if kind in ERROR_KINDS else "Unknown", "message": message}})
+
+
+def _short(path: str) -> tuple[str, int | None]:
+    """A path ``bind``/``connect`` accept: unix socket paths are limited to 107 bytes, so a longer one is
+    reached through an ``O_PATH`` descriptor of its directory (``/proc/self/fd/N/name``)."""
+    import os
+
+    if len(os.fsencode(path)) < 100:
+        return path, None
+    dirname, name = os.path.split(path)
+    dirfd = os.open(dirname or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return f"/proc/self/fd/{dirfd}/{name}", dirfd
+
+
+def bind_unix(sock: Any, path: str) -> None:
+    """``sock.bind(path)`` for any path length."""
+    import os
+
+    short, dirfd = _short(path)
+    try:
+        sock.bind(short)
+    finally:
+        if dirfd is not None:
+            os.close(dirfd)
+
+
+def connect_unix(sock: Any, path: str) -> None:
+    """``sock.connect(path)`` for any path length."""
+    import os
+
+    short, dirfd = _short(path)
+    try:
+        sock.connect(short)
+    finally:
+        if dirfd is not None:
+            os.close(dirfd)
