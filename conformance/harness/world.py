@@ -22,7 +22,7 @@ from conformance.harness import api, cli
 from conformance.target import Target
 
 LABEL_KEY = "skiff.test.scenario"
-PLACEHOLDER = re.compile(r"<([a-z0-9_]+)(?:\.(id|short))?>")
+PLACEHOLDER = re.compile(r"<([a-z0-9_]+)(?:\.(id|short|value))?>")
 DEADLINE_S = 30.0
 
 
@@ -62,7 +62,8 @@ class World:
         return f"{self.prefix}-{alias}"
 
     def expand(self, text: str) -> str:
-        """`<prefix>`, `<label>`, `<alias>` -> prefixed name, `<alias.id>` / `<alias.short>` -> recorded ID."""
+        """`<prefix>`, `<label>`, `<alias>` -> prefixed name, `<alias.id>` / `<alias.short>` -> recorded ID,
+        `<key.value>` -> a value a step remembered."""
 
         def sub(m: re.Match[str]) -> str:
             alias, attr = m.group(1), m.group(2)
@@ -72,6 +73,10 @@ class World:
                 if alias == "label":
                     return self.label
                 return self.name(alias)
+            if attr == "value":
+                if alias not in self.values:
+                    raise AssertionError(f"no value recorded for <{alias}.value>")
+                return str(self.values[alias])
             ident = self.containers.get(alias) or self.values.get(alias)
             if ident is None:
                 raise AssertionError(f"no ID recorded for <{alias}>")

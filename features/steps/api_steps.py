@@ -106,7 +106,7 @@ def step_body_empty(context: Any) -> None:
 
 @then("the response JSON has")
 def step_json_types(context: Any) -> None:
-    check_types(context.world.last_json, context.table)
+    check_types(context.world.last_json, context.table, context.world.expand)
 
 
 @then('the response JSON field "{path}" is {value}')

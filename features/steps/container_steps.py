@@ -202,7 +202,7 @@ def step_inspect_types(context: Any, alias: str) -> None:
     world = _w(context)
     data = world.inspect(world.container_id(alias))
     world.last_json = data
-    check_types(data, context.table)
+    check_types(data, context.table, world.expand)
 
 
 @then('the inspect field "{path}" of "{alias}" is {value}')
@@ -268,6 +268,7 @@ def step_listed(context: Any, aliases: str) -> None:
     assert _w(context).values["listed"] == expected, f"listed {_w(context).values['listed']} != {expected}"
 
 
+@then('the list is ""')
 @then("the list is empty")
 def step_listed_empty(context: Any) -> None:
     assert _w(context).values["listed"] == [], f"listed {_w(context).values['listed']}"
@@ -278,4 +279,31 @@ def step_listed_types(context: Any) -> None:
     listed = _w(context).last_json
     assert listed, "nothing listed"
     for item in listed:
-        check_types(item, context.table)
+        check_types(item, context.table, _w(context).expand)
+
+
+# volumes ---------------------------------------------------------------------------------------------------------
+
+@given('the anonymous volume of "{alias}" is remembered as "{key}"')
+def step_anon_volume(context: Any, alias: str, key: str) -> None:
+    world = _w(context)
+    mounts = world.inspect(world.container_id(alias))["Mounts"]
+    volumes = [m for m in mounts if m.get("Type") == "volume"]
+    assert len(volumes) == 1, f"expected one volume mount, got {mounts}"
+    name = volumes[0]["Name"]
+    world.values[key] = name
+    world.volumes.append(name)
+
+
+@then('the volume "{key}" no longer exists')
+def step_volume_gone(context: Any, key: str) -> None:
+    world = _w(context)
+    name = world.values[key]
+    poll(lambda: world.http.get(api.v(f"/volumes/{name}")).status_code == 404, what=f"volume {name} removed")
+
+
+@then('the volume "{key}" still exists')
+def step_volume_exists(context: Any, key: str) -> None:
+    world = _w(context)
+    resp = world.http.get(api.v(f"/volumes/{world.values[key]}"))
+    assert resp.status_code == 200, f"{resp.status_code}: {resp.text}"
