@@ -1,0 +1,218 @@
+"""Typed, frozen models of the parts of the OCI runtime spec (v1.3.0) that Skiff uses.
+
+The OCI config is the data model (no second config model beside it): ``Spec.from_dict`` reads a
+config that already passed ``skiff.oci.validate.validate_config``; ``to_dict`` writes the JSON shape.
+Fields Skiff does not act on yet are kept in ``Spec.raw`` so nothing is lost on a round trip.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+OCI_VERSION = "1.0.2-dev"  # what Docker 20.10 / runc 1.1 write; the schema accepts any string
+
+
+@dataclass(frozen=True)
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: tuple[int, ...] = ()
+    username: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> User:
+        return cls(uid=d.get("uid", 0), gid=d.get("gid", 0), umask=d.get("umask"),
+                   additional_gids=tuple(d.get("additionalGids", ())), username=d.get("username", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"uid": self.uid, "gid": self.gid}
+        if self.umask is not None:
+            out["umask"] = self.umask
+        if self.additional_gids:
+            out["additionalGids"] = list(self.additional_gids)
+        if self.username:
+            out["username"] = self.username
+        return out
+
+
+@dataclass(frozen=True)
+class Rlimit:
+    type: str
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    bounding: tuple[str, ...] = ()
+    effective: tuple[str, ...] = ()
+    permitted: tuple[str, ...] = ()
+    inheritable: tuple[str, ...] = ()
+    ambient: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Capabilities:
+        return cls(**{k: tuple(d.get(k, ())) for k in
+                      ("bounding", "effective", "permitted", "inheritable", "ambient")})
+
+
+@dataclass(frozen=True)
+class Process:
+    cwd: str
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    terminal: bool = False
+    user: User = field(default_factory=User)
+    rlimits: tuple[Rlimit, ...] = ()
+    capabilities: Capabilities | None = None
+    no_new_privileges: bool = False
+    oom_score_adj: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Process:
+        caps = d.get("capabilities")
+        return cls(
+            cwd=d["cwd"], args=tuple(d.get("args", ())), env=tuple(d.get("env", ())),
+            terminal=bool(d.get("terminal", False)), user=User.from_dict(d.get("user", {})),
+            rlimits=tuple(Rlimit(r["type"], r["soft"], r["hard"]) for r in d.get("rlimits", ())),
+            capabilities=None if caps is None else Capabilities.from_dict(caps),
+            no_new_privileges=bool(d.get("noNewPrivileges", False)), oom_score_adj=d.get("oomScoreAdj"),
+        )
+
+    def env_map(self) -> dict[str, str]:
+        """``KEY=VALUE`` entries as a dict; later entries win, as with execve's environ."""
+        out: dict[str, str] = {}
+        for item in self.env:
+            key, _, value = item.partition("=")
+            out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Root:
+    path: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    destination: str
+    type: str = ""
+    source: str = ""
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Mount:
+        return cls(destination=d["destination"], type=d.get("type", ""), source=d.get("source", ""),
+                   options=tuple(d.get("options", ())))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"destination": self.destination}
+        if self.type:
+            out["type"] = self.type
+        if self.source:
+            out["source"] = self.source
+        if self.options:
+            out["options"] = list(self.options)
+        return out
+
+
+@dataclass(frozen=True)
+class Namespace:
+    type: str  # pid network mount ipc uts user cgroup time
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The resource limits Skiff applies so far (others are ignored)."""
+
+    memory_limit: int | None = None
+    pids_limit: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Resources:
+        return cls(memory_limit=d.get("memory", {}).get("limit"), pids_limit=d.get("pids", {}).get("limit"))
+
+
+@dataclass(frozen=True)
+class Linux:
+    namespaces: tuple[Namespace, ...] = ()
+    cgroups_path: str = ""
+    resources: Resources = field(default_factory=Resources)
+    masked_paths: tuple[str, ...] = ()
+    readonly_paths: tuple[str, ...] = ()
+    sysctl: tuple[tuple[str, str], ...] = ()
+    rootfs_propagation: str = ""
+    has_user_mappings: bool = False
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Linux:
+        return cls(
+            namespaces=tuple(Namespace(n["type"], n.get("path", "")) for n in d.get("namespaces", ())),
+            cgroups_path=d.get("cgroupsPath", ""),
+            resources=Resources.from_dict(d.get("resources", {})),
+            masked_paths=tuple(d.get("maskedPaths", ())), readonly_paths=tuple(d.get("readonlyPaths", ())),
+            sysctl=tuple(sorted(d.get("sysctl", {}).items())),
+            rootfs_propagation=d.get("rootfsPropagation", ""),
+            has_user_mappings=bool(d.get("uidMappings") or d.get("gidMappings")),
+        )
+
+    def namespace(self, kind: str) -> Namespace | None:
+        return next((ns for ns in self.namespaces if ns.type == kind), None)
+
+
+@dataclass(frozen=True)
+class Spec:
+    oci_version: str
+    process: Process | None = None
+    root: Root | None = None
+    hostname: str = ""
+    domainname: str = ""
+    mounts: tuple[Mount, ...] = ()
+    linux: Linux | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Spec:
+        proc, root, linux = d.get("process"), d.get("root"), d.get("linux")
+        return cls(
+            oci_version=d["ociVersion"],
+            process=None if proc is None else Process.from_dict(proc),
+            root=None if root is None else Root(root["path"], bool(root.get("readonly", False))),
+            hostname=d.get("hostname", ""), domainname=d.get("domainname", ""),
+            mounts=tuple(Mount.from_dict(m) for m in d.get("mounts", ())),
+            linux=None if linux is None else Linux.from_dict(linux),
+            annotations=tuple(sorted(d.get("annotations", {}).items())),
+        )
+
+
+STATUSES = ("creating", "created", "running", "stopped")
+
+
+@dataclass(frozen=True)
+class State:
+    """The OCI state of a container (state-schema.json); runc adds rootfs, created and owner."""
+
+    id: str
+    status: str
+    pid: int
+    bundle: str
+    annotations: tuple[tuple[str, str], ...] = ()
+    oci_version: str = OCI_VERSION
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ociVersion": self.oci_version, "id": self.id, "pid": self.pid,
+                               "status": self.status, "bundle": self.bundle}
+        out.update(self.extra)
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out

@@ -1,0 +1,322 @@
+"""The OCI verbs on a container directory ``<root>/<id>``: create, start, state, kill, delete, list.
+
+``create`` is the only verb that parses config.json, forks and touches namespaces; its heavier imports are
+local to it so ``state``/``start``/``kill``/``delete`` start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+
+from skiff.runtime import state
+from skiff.runtime.errors import ContainerError
+from skiff.runtime.state import ContainerRecord, Status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from skiff.oci.runtime import Spec
+    from skiff.runtime.cgroups.protocol import Cgroups
+    from skiff.runtime.syscalls.protocol import Syscalls
+
+OCI_VERSION = "1.0.2-dev"
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+
+
+def validate_id(container_id: str) -> None:
+    if not container_id or container_id in (".", "..") or not set(container_id) <= _ID_CHARS:
+        raise ContainerError("invalid container ID format")
+
+
+def rfc3339nano(ns: int) -> str:
+    secs, frac = divmod(ns, 1_000_000_000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    digits = f"{frac:09d}".rstrip("0")
+    return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
+
+
+def load_spec(bundle: str) -> Spec:
+    """Read and validate ``<bundle>/config.json`` (runc's messages for a missing bundle or config)."""
+    from skiff.oci.runtime import Spec
+    from skiff.oci.validate import InvalidConfig, validate_config
+
+    if not os.path.isdir(bundle):
+        raise ContainerError(f"chdir {bundle}: no such file or directory")
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise ContainerError("JSON specification file config.json not found") from None
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise ContainerError(f"invalid config.json: {exc}") from None
+    try:
+        validate_config(config)
+    except InvalidConfig as exc:
+        raise ContainerError(f"invalid config.json: {exc}") from None
+    spec = Spec.from_dict(config)
+    if spec.process is None:
+        raise ContainerError("invalid config.json: process must be set for create")
+    if spec.root is None:
+        raise ContainerError("invalid config.json: root must be set")
+    if spec.linux is None:
+        raise ContainerError("invalid config.json: linux section must be set")
+    if spec.process.terminal:
+        raise ContainerError("not implemented: process.terminal (a console socket) is not supported by "
+                             "skiff-runc")
+    if spec.linux.has_user_mappings or spec.linux.namespace("user") is not None:
+        raise ContainerError("not implemented: user namespaces are not supported by skiff-runc")
+    return spec
+
+
+def create(root: str, container_id: str, bundle: str, pid_file: str = "",
+           sys: Syscalls | None = None) -> ContainerRecord:
+    """Set up the container init, blocked on exec.fifo; returns once the init waits there."""
+    from skiff.runtime.cgroups.v1 import V1Cgroups, hierarchies
+
+    validate_id(container_id)
+    bundle = os.path.abspath(bundle)
+    spec = load_spec(bundle)
+    assert spec.root is not None and spec.linux is not None
+    rootfs = os.path.normpath(os.path.join(bundle, spec.root.path))
+    if not os.path.isdir(rootfs):
+        raise ContainerError(f"rootfs ({rootfs}) does not exist")
+    os.makedirs(root, mode=0o711, exist_ok=True)
+    directory = state.state_dir(root, container_id)
+    try:
+        os.mkdir(directory, 0o711)
+    except FileExistsError:
+        raise ContainerError(f"container with id exists: {container_id}") from None
+    cgroups: Cgroups | None = None
+    init_pid = 0
+    try:
+        fifo = os.path.join(directory, state.FIFO)
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)
+        if spec.linux.cgroups_path:
+            cgroups = V1Cgroups.for_path(spec.linux.cgroups_path)
+            cgroups.create()
+            resources = spec.linux.resources
+            cgroups.set_limits(resources.memory_limit, resources.pids_limit)
+        if sys is None:
+            from skiff.runtime.syscalls.linux import LinuxSyscalls
+
+            sys = LinuxSyscalls()
+        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies())
+        start_time = state.pid_start_time(init_pid)
+        if start_time is None:
+            raise ContainerError("container init exited unexpectedly")
+        record = ContainerRecord(
+            id=container_id, pid=init_pid, start_time=start_time, bundle=bundle, rootfs=rootfs,
+            created=rfc3339nano(time.time_ns()), annotations=dict(spec.annotations),
+            cgroup_paths=cgroups.paths if cgroups else {},
+        )
+        state.save(root, record)
+        if pid_file:
+            state.atomic_write(os.path.abspath(pid_file), str(init_pid))
+        return record
+    except BaseException:
+        if init_pid:
+            _kill_quietly(init_pid, signal.SIGKILL)
+            _wait_gone(init_pid, None)
+        if cgroups is not None:
+            for pid in cgroups.pids():
+                _kill_quietly(pid, signal.SIGKILL)
+            cgroups.destroy()
+        _remove_dir(directory)
+        raise
+
+
+def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | None,
+          cgroup_mounts: dict[str, str]) -> int:
+    """Fork the bootstrap, place it in the cgroups, and wait until the init reports ``ready``."""
+    from skiff.runtime import init, sync
+
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(to_child_w)
+        os.close(from_child_r)
+        init.bootstrap(init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
+                                     cgroup_mounts))
+    os.close(to_child_r)
+    os.close(from_child_w)
+    channel = sync.Channel(from_child_r, to_child_w)
+    init_pid = 0
+    try:
+        if cgroups is not None:
+            cgroups.add(pid)
+        channel.send(sync.CgroupsReady())
+        msg = channel.recv()
+        if isinstance(msg, sync.Error):
+            raise ContainerError(msg.message)
+        if not isinstance(msg, sync.InitPid):
+            raise ContainerError(f"container bootstrap failed (sync message {msg!r})")
+        init_pid = msg.pid
+        os.waitpid(pid, 0)
+        pid = 0
+        msg = channel.recv()
+        if isinstance(msg, sync.Error):
+            raise ContainerError(msg.message)
+        if not isinstance(msg, sync.Ready):
+            raise ContainerError("container init exited before it was ready")
+        return init_pid
+    except BaseException:
+        if init_pid:
+            _kill_quietly(init_pid, signal.SIGKILL)
+        if pid:
+            _kill_quietly(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    finally:
+        channel.close()
+
+
+def start(root: str, container_id: str) -> None:
+    """Open exec.fifo for reading: the blocked init writes a byte and execs; then remove the fifo."""
+    import select
+
+    record = state.load(root, container_id)
+    state.can_start(state.status(root, record))
+    fifo = os.path.join(state.state_dir(root, container_id), state.FIFO)
+    try:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ContainerError("cannot start an already running container") from None
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        while not poller.poll(50):
+            if not state.init_alive(record):
+                raise ContainerError("cannot start a container that has stopped")
+        data = os.read(fd, 1)
+    finally:
+        os.close(fd)
+    if not data:
+        raise ContainerError("cannot start an already running container")
+    os.unlink(fifo)
+
+
+def oci_state(root: str, container_id: str) -> dict[str, object]:
+    record = state.load(root, container_id)
+    return _state_dict(root, record)
+
+
+def _state_dict(root: str, record: ContainerRecord) -> dict[str, object]:
+    status = state.status(root, record)
+    out: dict[str, object] = {
+        "ociVersion": OCI_VERSION, "id": record.id,
+        "pid": 0 if status is Status.STOPPED else record.pid, "status": status.value,
+        "bundle": record.bundle, "rootfs": record.rootfs, "created": record.created, "owner": "",
+    }
+    if record.annotations:
+        out["annotations"] = record.annotations
+    return out
+
+
+def list_states(root: str) -> list[dict[str, object]]:
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        try:
+            out.append(_state_dict(root, state.load(root, name)))
+        except ContainerError:
+            continue
+    return out
+
+
+def parse_signal(raw: str) -> int:
+    """runc's rules: a number, or a name with or without ``SIG`` in any case."""
+    if raw.isdigit():
+        return int(raw)
+    name = raw.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise ContainerError(f'unknown signal "{raw}"') from None
+
+
+def kill(root: str, container_id: str, sig: int, all_processes: bool = False) -> None:
+    record = state.load(root, container_id)
+    state.can_kill(state.status(root, record))
+    if all_processes and record.cgroup_paths:
+        for pid in _cgroups(record).pids():
+            _kill_quietly(pid, sig)
+        return
+    try:
+        os.kill(record.pid, sig)
+    except ProcessLookupError:
+        raise ContainerError("container not running") from None
+
+
+def delete(root: str, container_id: str, force: bool = False) -> None:
+    try:
+        record = state.load(root, container_id)
+    except ContainerError:
+        if force:
+            _remove_dir(state.state_dir(root, container_id))
+            return
+        raise
+    status = state.status(root, record)
+    state.can_delete(container_id, status, force)
+    destroy(root, record)
+
+
+def destroy(root: str, record: ContainerRecord) -> None:
+    """SIGKILL what is left (init, then the cgroup's processes); remove the cgroups and the state dir."""
+    if state.init_alive(record):
+        _kill_quietly(record.pid, signal.SIGKILL)
+        _wait_gone(record.pid, record.start_time)
+    if record.cgroup_paths:
+        cgroups = _cgroups(record)
+        for pid in cgroups.pids():
+            _kill_quietly(pid, signal.SIGKILL)
+        try:
+            cgroups.destroy()
+        except OSError as exc:
+            raise ContainerError(str(exc)) from None
+    _remove_dir(state.state_dir(root, record.id))
+
+
+def _cgroups(record: ContainerRecord) -> Cgroups:
+    from skiff.runtime.cgroups.v1 import V1Cgroups
+
+    return V1Cgroups(record.cgroup_paths)
+
+
+def _kill_quietly(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _wait_gone(pid: int, start_time: int | None, timeout: float = 10.0) -> None:
+    """Poll /proc until the pid is gone or a zombie (its reaper is the shim, not us)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = state.pid_start_time(pid)
+        if current is None or (start_time is not None and current != start_time):
+            return
+        time.sleep(0.002)
+    raise ContainerError(f"process {pid} did not exit after SIGKILL")
+
+
+def _remove_dir(directory: str) -> None:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
+    with contextlib.suppress(FileNotFoundError):
+        os.rmdir(directory)

@@ -1,0 +1,122 @@
+"""Container lifecycle: statuses, the legal transitions per verb, and the on-disk state (``state.json``).
+
+A container's status is derived, as in runc: *stopped* when the init pid is gone, a zombie, or was
+reused (its start time in /proc/<pid>/stat differs from the one recorded at create); *created* while
+``exec.fifo`` still exists (the init blocks on it); *running* once ``start`` consumed and removed it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+
+from skiff.runtime.errors import ContainerError
+
+STATE_FILE = "state.json"
+FIFO = "exec.fifo"
+
+
+class Status(enum.Enum):
+    CREATING = "creating"
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def can_start(status: Status) -> None:
+    if status is Status.RUNNING:
+        raise ContainerError("cannot start an already running container")
+    if status is Status.STOPPED:
+        raise ContainerError("cannot start a container that has stopped")
+    if status is not Status.CREATED:
+        raise ContainerError(f"cannot start a container in the {status.value} state")
+
+
+def can_kill(status: Status) -> None:
+    if status not in (Status.CREATED, Status.RUNNING):
+        raise ContainerError("container not running")
+
+
+def can_delete(container_id: str, status: Status, force: bool) -> None:
+    if status is Status.RUNNING and not force:
+        raise ContainerError(f"cannot delete container {container_id} that is not stopped: running")
+    if status is Status.CREATING and not force:
+        raise ContainerError(f"cannot delete container {container_id} that is not stopped: creating")
+
+
+class ContainerRecord:
+    """What ``create`` records in ``<root>/<id>/state.json`` (skiff's own format, like runc's)."""
+
+    __slots__ = ("annotations", "bundle", "cgroup_paths", "created", "id", "pid", "rootfs", "start_time")
+
+    def __init__(self, id: str, pid: int, start_time: int, bundle: str, rootfs: str, created: str,
+                 annotations: dict[str, str], cgroup_paths: dict[str, str]) -> None:
+        self.id = id
+        self.pid = pid
+        self.start_time = start_time
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.created = created
+        self.annotations = annotations
+        self.cgroup_paths = cgroup_paths
+
+    def to_json(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ContainerRecord:
+        return cls(**data)  # type: ignore[arg-type]
+
+
+def state_dir(root: str, container_id: str) -> str:
+    return os.path.join(root, container_id)
+
+
+def load(root: str, container_id: str) -> ContainerRecord:
+    try:
+        with open(os.path.join(state_dir(root, container_id), STATE_FILE)) as f:
+            return ContainerRecord.from_json(json.load(f))
+    except (FileNotFoundError, NotADirectoryError):
+        raise ContainerError("container does not exist") from None
+
+
+def save(root: str, record: ContainerRecord) -> None:
+    atomic_write(os.path.join(state_dir(root, record.id), STATE_FILE), json.dumps(record.to_json()))
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write, fsync and rename, so readers see the old file or the complete new one."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def pid_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if the pid is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+def init_alive(record: ContainerRecord) -> bool:
+    return record.pid > 0 and pid_start_time(record.pid) == record.start_time
+
+
+def status(root: str, record: ContainerRecord) -> Status:
+    if not init_alive(record):
+        return Status.STOPPED
+    if os.path.exists(os.path.join(state_dir(root, record.id), FIFO)):
+        return Status.CREATED
+    return Status.RUNNING

@@ -1,0 +1,1 @@
+"""The kernel edge: ``protocol.Syscalls``, ``linux.LinuxSyscalls`` (ctypes) and a recording fake."""
