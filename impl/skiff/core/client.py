@@ -141,9 +141,13 @@ class CoreClient:
     async def images_tag(self, source: str, target: str) -> pb.Image:
         return await _call(lambda: self._images.Tag(pb.TagImageRequest(source=source, target=target)))
 
-    async def images_delete(self, name: str, sync_gc: bool = True) -> pb.DeleteImageResponse:
-        """Remove one name (or, given an ID, the image); ``deleted`` lists image IDs that went away."""
-        return await _call(lambda: self._images.Delete(pb.DeleteImageRequest(name=name, sync_gc=sync_gc)))
+    async def images_delete(
+        self, name: str, sync_gc: bool = True, force: bool = False
+    ) -> pb.DeleteImageResponse:
+        """Remove one name (or, given an ID, the image); ``untagged`` lists familiar names, ``deleted`` the
+        image ID and the layer chain IDs that went away (Docker's rmi response)."""
+        req = pb.DeleteImageRequest(name=name, sync_gc=sync_gc, force=force)
+        return await _call(lambda: self._images.Delete(req))
 
     # ---------- containers ----------
     async def containers_create(

@@ -136,12 +136,14 @@ class TagImageRequest(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class DeleteImageRequest(_message.Message):
-    __slots__ = ("name", "sync_gc")
+    __slots__ = ("name", "sync_gc", "force")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SYNC_GC_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     name: str
     sync_gc: bool
-    def __init__(self, name: _Optional[str] = ..., sync_gc: _Optional[bool] = ...) -> None: ...
+    force: bool
+    def __init__(self, name: _Optional[str] = ..., sync_gc: _Optional[bool] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class DeleteImageResponse(_message.Message):
     __slots__ = ("untagged", "deleted")
