@@ -48,6 +48,7 @@ def after_all(context: Any) -> None:
 
 def before_scenario(context: Any, scenario: Any) -> None:
     context.world = World(target=context.target, http=context.http_client)
+    context.world.values["rootfs"] = str(context.rootfs_tar)
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
