@@ -1,0 +1,361 @@
+"""The image service: import, load, resolve, tag and delete images; unpack them; collect garbage.
+
+Methods are blocking (they stream blobs and write snapshots) and run on worker threads; one lock orders
+the writes of image records against garbage collection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from skiff import errdefs
+from skiff.core import gc
+from skiff.core.content.store import Store, read_blob, write_blob
+from skiff.core.diff.apply import CHUNK, decompressed
+from skiff.core.events import Event
+from skiff.core.images import mediatypes as mt
+from skiff.core.images import references
+from skiff.core.images.archive import ArchiveImage, read_archive
+from skiff.core.images.unpack import Layer, Unpacker, chain_ids
+from skiff.core.leases import Lease, Leases
+from skiff.core.metadata.store import ImageRecord, MetadataStore, dangling_name
+from skiff.core.snapshots.snapshotter import Snapshotter
+from skiff.core.timeutil import now
+
+_HEX = re.compile(r"^[a-f0-9]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image as core reports it: one name (empty when untagged) and what it points at."""
+
+    name: str
+    record: ImageRecord
+    config: bytes
+    diff_ids: list[str]
+    chain_id: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    name: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    comment: str = ""
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    name: str = ""  # familiar name: "busybox:latest"
+    id: str = ""  # set for untagged images
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    untagged: list[str]
+    deleted: list[str]
+
+
+def short_id(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+class ImageService:
+    def __init__(
+        self,
+        store: Store,
+        snapshotter: Snapshotter,
+        meta: MetadataStore,
+        leases: Leases,
+        publish: Callable[[Event], None],
+    ) -> None:
+        self.store = store
+        self.snapshotter = snapshotter
+        self.meta = meta
+        self.leases = leases
+        self.publish = publish
+        self.unpacker = Unpacker(store, snapshotter, meta)
+        self.lock = threading.RLock()
+
+    # ---------- reading ----------
+    def _image(self, rec: ImageRecord) -> Image:
+        config = read_blob(self.store, rec.config_digest)
+        diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids", []))
+        chains = chain_ids(diff_ids)
+        size = sum(self.meta.layer_size(c) for c in chains)
+        top = chains[-1] if chains else ""
+        return Image("" if rec.dangling else rec.name, rec, config, diff_ids, top, size)
+
+    def _by_id(self, ref: str) -> ImageRecord | None:
+        """Full ID, ``sha256:``-prefixed or bare short ID, or a manifest digest."""
+        hexpart = ref.removeprefix("sha256:")
+        if not _HEX.match(hexpart):
+            return None
+        records = self.meta.images()
+        if len(hexpart) == 64:
+            for rec in records:
+                if rec.config_digest == "sha256:" + hexpart:
+                    return self._preferred(rec.config_digest)
+            for rec in records:
+                if rec.target_digest == "sha256:" + hexpart:
+                    return rec
+            return None
+        matches = {r.config_digest for r in records if r.config_digest.startswith("sha256:" + hexpart)}
+        if len(matches) > 1:
+            raise errdefs.InvalidArgument(f"ambiguous image ID prefix {ref!r}")
+        return self._preferred(matches.pop()) if matches else None
+
+    def _preferred(self, config_digest: str) -> ImageRecord:
+        """The record Docker would show for an ID: its first name, or the dangling record."""
+        recs = self.meta.images_by_config(config_digest)
+        named = [r for r in recs if not r.dangling]
+        return (named or recs)[0]
+
+    def _by_name(self, ref: str) -> tuple[ImageRecord | None, str]:
+        try:
+            parsed = references.normalise(ref)
+        except errdefs.InvalidArgument:
+            return None, ""
+        if parsed.digest:
+            for rec in self.meta.images():
+                if rec.target_digest == parsed.digest and references.parse(rec.name).name == parsed.name:
+                    return rec, ""
+            return None, ""
+        return self.meta.image(str(parsed)), str(parsed)
+
+    def resolve(self, ref: str) -> tuple[ImageRecord, bool]:
+        """The record ``ref`` names and whether it was found by name (rather than by ID)."""
+        rec, _ = self._by_name(ref)
+        if rec is not None:
+            return rec, True
+        by_id = self._by_id(ref) if ref else None
+        if by_id is not None:
+            return by_id, False
+        raise errdefs.NotFound(f"No such image: {ref}")
+
+    def get(self, ref: str) -> Image:
+        return self._image(self.resolve(ref)[0])
+
+    def list_(self) -> list[Image]:
+        out = []
+        for rec in self.meta.images():
+            try:
+                out.append(self._image(rec))
+            except errdefs.NotFound:
+                continue
+        return out
+
+    # ---------- names ----------
+    def _set_name(self, name: str, target: ImageRecord) -> ImageRecord:
+        """Point ``name`` at ``target``'s manifest; the image it pointed at before keeps a dangling record
+        if no other name refers to it (Docker: "renaming the old one ... to empty string")."""
+        rec = ImageRecord(name, target.target_media_type, target.target_digest, target.target_size,
+                          target.config_digest, now(), target.labels)
+        with self.lock, self.meta.db.transaction() as tx:
+            old = self.meta.image(name)
+            self.meta.put_image(tx, rec)
+            if not name.startswith("<"):
+                self.meta.delete_image(tx, dangling_name(target.config_digest))
+            if old is not None and old.config_digest != target.config_digest and not old.dangling:
+                others = [r for r in self.meta.images_by_config(old.config_digest, tx) if r.name != name]
+                if not others:
+                    self.meta.put_image(tx, ImageRecord(
+                        dangling_name(old.config_digest), old.target_media_type, old.target_digest,
+                        old.target_size, old.config_digest, old.created_at, old.labels))
+        self.publish(Event("/images/create", attributes={"name": name}))
+        return rec
+
+    def _record(self, names: list[str], manifest: str, media_type: str, size: int, config: str) -> list[str]:
+        """Record an image under ``names`` (normalised) or, with none, as dangling; returns the names."""
+        base = ImageRecord("", media_type, manifest, size, config, now())
+        if not names:
+            if not self.meta.images_by_config(config):
+                self._set_name(dangling_name(config), base)
+            return []
+        out = []
+        for n in names:
+            full = str(references.normalise(n))
+            self._set_name(full, base)
+            out.append(full)
+        return out
+
+    def tag(self, source: str, target: str) -> Image:
+        rec, _ = self.resolve(source)
+        ref = references.normalise(target)
+        if ref.digest:
+            raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
+        return self._image(self._set_name(str(ref), rec))
+
+    # ---------- writing ----------
+    def _store_json(self, doc: dict[str, Any], lease: Lease) -> tuple[str, int]:
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        digest = write_blob(self.store, data)
+        lease.add(digest)
+        return digest, len(data)
+
+    def import_(self, stream: BinaryIO, opts: ImportOptions) -> Image:
+        """A rootfs tar (plain or gzip) becomes a one-layer image with an uncompressed layer blob."""
+        if opts.name:
+            references.normalise(opts.name)  # reject a bad name before reading the data
+        with self.leases.lease() as lease:
+            try:
+                src = decompressed(stream)
+                w = self.store.writer()
+                try:
+                    while chunk := src.read(CHUNK):
+                        w.write(chunk)
+                    diff_id = w.commit()
+                    layer_size = w.offset
+                except BaseException:
+                    w.abort()
+                    raise
+                lease.add(diff_id)
+                created = now()
+                config = _import_config(opts, diff_id, created)
+                config_digest, config_size = self._store_json(config, lease)
+                manifest = {
+                    "schemaVersion": 2,
+                    "mediaType": mt.DOCKER_MANIFEST,
+                    "config": {"mediaType": mt.DOCKER_CONFIG, "size": config_size, "digest": config_digest},
+                    "layers": [{"mediaType": mt.DOCKER_LAYER, "size": layer_size, "digest": diff_id}],
+                }
+                manifest_digest, manifest_size = self._store_json(manifest, lease)
+                self.unpacker.unpack([Layer(diff_id, diff_id)], lease)
+                with self.lock:
+                    names = self._record([opts.name] if opts.name else [], manifest_digest,
+                                         mt.DOCKER_MANIFEST, manifest_size, config_digest)
+            except BaseException:
+                self._collect_after_failure(lease)
+                raise
+        return self.get(names[0] if names else config_digest)
+
+    def load(self, stream: BinaryIO) -> list[Loaded]:
+        with self.leases.lease() as lease:
+            try:
+                images = read_archive(stream, self.store, lease)
+                out: list[Loaded] = []
+                for img in images:
+                    out.extend(self._load_one(img, lease))
+            except BaseException:
+                self._collect_after_failure(lease)
+                raise
+        return out
+
+    def _load_one(self, img: ArchiveImage, lease: Lease) -> list[Loaded]:
+        try:
+            config = json.loads(read_blob(self.store, img.config_digest))
+            diff_ids = list(config["rootfs"]["diff_ids"])
+        except (ValueError, KeyError, TypeError):
+            raise errdefs.InvalidArgument(f"invalid archive: bad image config {img.config_digest}") from None
+        if len(diff_ids) != len(img.layers):
+            raise errdefs.InvalidArgument(f"invalid archive: image {img.config_digest} has "
+                                          f"{len(diff_ids)} diff IDs but {len(img.layers)} layers")
+        if img.manifest_digest:
+            manifest_digest = img.manifest_digest
+            media_type = json.loads(read_blob(self.store, manifest_digest)).get("mediaType", mt.OCI_MANIFEST)
+            manifest_size = self.store.info(manifest_digest).size
+        else:
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": mt.DOCKER_MANIFEST,
+                "config": {"mediaType": mt.DOCKER_CONFIG, "size": self.store.info(img.config_digest).size,
+                           "digest": img.config_digest},
+                "layers": [{"mediaType": lay.media_type, "size": lay.size, "digest": lay.digest}
+                           for lay in img.layers],
+            }
+            manifest_digest, manifest_size = self._store_json(manifest, lease)
+            media_type = mt.DOCKER_MANIFEST
+        layers = [Layer(lay.digest, d) for lay, d in zip(img.layers, diff_ids, strict=True)]
+        self.unpacker.unpack(layers, lease)
+        with self.lock:
+            names = self._record(img.names, manifest_digest, media_type, manifest_size, img.config_digest)
+        if not names:
+            return [Loaded(id=img.config_digest)]
+        return [Loaded(name=references.familiar(n)) for n in names]
+
+    def _collect_after_failure(self, lease: Lease) -> None:
+        """Drop what a failed import/load wrote: collect with this lease's resources unprotected."""
+        with self.lock:
+            leased = self.leases.leased() - lease.resources
+            gc.collect(self.store, self.snapshotter, self.meta, leased)
+
+    # ---------- deleting ----------
+    def _users(self, config_digest: str) -> list[str]:
+        return [c.id for c in self.meta.containers() if c.image == config_digest]
+
+    def delete(self, ref: str, force: bool = False, sync_gc: bool = True) -> DeleteResult:
+        with self.lock:
+            rec, by_name = self.resolve(ref)
+            config = rec.config_digest
+            all_recs = self.meta.images_by_config(config)
+            names = [r.name for r in all_recs if not r.dangling]
+            users = self._users(config)
+            if by_name:
+                doomed = [rec.name]
+                if len(names) == 1 and users and not force:
+                    raise errdefs.Conflict(
+                        f'conflict: unable to remove repository reference "{ref}" (must force) - container '
+                        f"{short_id(users[0])} is using its referenced image {short_id(config)}")
+            else:
+                prefix = f"conflict: unable to delete {short_id(config)} (must be forced) - "
+                if len(names) > 1 and not force:
+                    raise errdefs.Conflict(prefix + "image is referenced in multiple repositories")
+                if users and not force:
+                    raise errdefs.Conflict(prefix + f"image is being used by stopped container "
+                                                    f"{short_id(users[0])}")
+                doomed = [r.name for r in all_recs]
+            remaining = [r for r in all_recs if r.name not in doomed]
+            keep_dangling = not remaining and users and by_name
+            with self.meta.db.transaction() as tx:
+                for name in doomed:
+                    self.meta.delete_image(tx, name)
+                if keep_dangling:
+                    self.meta.put_image(tx, ImageRecord(dangling_name(config), rec.target_media_type,
+                                                        rec.target_digest, rec.target_size, config,
+                                                        rec.created_at, rec.labels))
+            untagged = [references.familiar(n) for n in doomed if not n.startswith("<")]
+            deleted: list[str] = []
+            if not remaining and not keep_dangling:
+                deleted.append(config)
+                if sync_gc:
+                    collected = gc.collect(self.store, self.snapshotter, self.meta, self.leases.leased())
+                    deleted.extend(collected.snapshots)
+        for name in doomed:
+            self.publish(Event("/images/delete", attributes={"name": name}))
+        return DeleteResult(untagged, deleted)
+
+    def collect(self) -> gc.Collected:
+        with self.lock:
+            return gc.collect(self.store, self.snapshotter, self.meta, self.leases.leased())
+
+
+def _import_config(opts: ImportOptions, diff_id: str, created: str) -> dict[str, Any]:
+    """The image config of an import: the caller's partial config, completed like ``docker import``."""
+    partial = dict(opts.config)
+    if partial and all(k[:1].isupper() for k in partial):  # a container config (Cmd, Env, ...) on its own
+        partial = {"config": partial}
+    history: dict[str, Any] = {"created": created}
+    if opts.created_by:
+        history["created_by"] = opts.created_by
+    if opts.comment:
+        history["comment"] = opts.comment
+    config: dict[str, Any] = {
+        "architecture": "amd64",
+        "config": partial.get("config") or {},
+        "created": created,
+        "history": [history],
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }
+    if opts.comment:
+        config["comment"] = opts.comment
+    for key, value in partial.items():
+        if key not in config:
+            config[key] = value
+    return config
