@@ -44,6 +44,8 @@ class HijackCycle(RequestResponseCycle):
     async def send(self, message: Any) -> None:
         if not self.channel.active:
             await super().send(message)
+            if self.response_complete and self.protocol.half_closed and not self.transport.is_closing():
+                self.transport.close()  # the client half-closed before an ordinary answer
             return
         if self.flow.write_paused and not self.disconnected:
             await self.flow.drain()
@@ -85,6 +87,7 @@ class HijackH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.raw_mode = False
+        self.half_closed = False
         self.channel: HijackChannel | None = None
 
     # -- request set-up ----------------------------------------------------------------------------
@@ -94,6 +97,7 @@ class HijackH11Protocol(H11Protocol):
         cycle = self.cycle
         if cycle is None or cycle is before or isinstance(cycle, HijackCycle):
             return
+        self.channel, self.half_closed = None, False
         if not is_hijackable(cycle.scope["method"], cycle.scope["path"]):
             return
         # The cycle's task is created but has not run yet: turning it into a HijackCycle now is safe.
@@ -140,9 +144,11 @@ class HijackH11Protocol(H11Protocol):
         if self.raw_mode and self.channel is not None:
             self.channel.feed_eof()
             return True
-        if self.channel is not None and not self.raw_mode:
-            # closed before the hijack head was written: let the request finish, stdin is empty
+        if self.channel is not None and self.cycle is not None and not self.cycle.response_complete:
+            # half-closed before the hijack head: stdin is empty, but the answer must still be written
+            self.half_closed = True
             self.channel.feed_eof()
+            return True
         return super().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -74,7 +74,7 @@ def parse_host(value: str, tls: bool = False) -> Address:
         if port and not port.isdigit():
             raise ListenerError(f"Invalid bind address format: {value}")
         port_num = int(port) if port else default_port
-        if not 0 < port_num < 65536:
+        if not 0 <= port_num < 65536:
             raise ListenerError(f"Invalid bind address format: {value}")
         host_text = f"[{host}]" if ":" in host else host
         return Address("tcp", f"{host_text}:{port_num}")

@@ -3,16 +3,18 @@
 Each deviation is one file in ``openapi/patches/`` with its reason. A patch is either a list of small
 JSON-patch-like ``ops`` (``add``, ``replace``, ``remove``, ``extend``; a path segment ``[key=value]`` selects
 the list element with that key) or a ``function`` named in ``FUNCTIONS`` below. The patched spec is cached
-as JSON keyed by the hash of the spec and the patches (``load_spec(cache_dir=...)``).
+as a pickle keyed by the hash of the spec and the patches (``load_spec(cache_dir=...)``; pickle rather
+than JSON because the spec's response codes are integer keys). The cache lives in skiffd's root-owned
+exec root.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import logging
 import os
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,24 +248,26 @@ def _fingerprint(spec_text: bytes, patch_dir: Path) -> str:
 
 def load_spec(spec_file: Path = SPEC_FILE, patch_dir: Path = PATCH_DIR,
               cache_dir: Path | None = None) -> Spec:
-    """The patched spec; with ``cache_dir`` it is read from/written to ``<cache_dir>/spec-<hash>.json``."""
+    """The patched spec; with ``cache_dir`` it is read from/written to ``<cache_dir>/spec-<hash>.pickle``."""
     text = spec_file.read_bytes()
     cache: Path | None = None
     if cache_dir is not None:
-        cache = cache_dir / f"spec-{_fingerprint(text, patch_dir)}.json"
+        cache = cache_dir / f"spec-{_fingerprint(text, patch_dir)}.pickle"
         if cache.exists():
             try:
-                cached: Spec = json.loads(cache.read_bytes())
-                log.debug("patched spec from cache %s", cache)
-                return cached
-            except ValueError:
-                log.warning("ignoring corrupt spec cache %s", cache)
+                cached = pickle.loads(cache.read_bytes())
+                if isinstance(cached, dict):
+                    log.debug("patched spec from cache %s", cache)
+                    return cached
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
+                pass
+            log.warning("ignoring corrupt spec cache %s", cache)
     spec = patched_spec(_yaml_load(text.decode()), load_patches(patch_dir))
     if cache is not None:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(spec))
+            tmp.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
             tmp.replace(cache)
         except OSError as exc:
             log.warning("cannot cache the patched spec in %s: %s", cache, exc)
