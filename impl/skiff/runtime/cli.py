@@ -34,7 +34,7 @@ class Logger:
     def _line(self, level: str, msg: str) -> str:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if self.fmt == "json":
-            return json.dumps({"level": level, "msg": msg, "time": now}) + "\n"
+            return json.dumps({"level": level, "msg": msg, "time": now}, separators=(",", ":")) + "\n"
         return f"time={json.dumps(now)} level={level} msg={json.dumps(msg)}\n"
 
     def _emit(self, line: str) -> None:

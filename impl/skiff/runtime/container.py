@@ -154,7 +154,7 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         channel.send(sync.CgroupsReady())
         msg = channel.recv()
         if isinstance(msg, sync.Error):
-            raise ContainerError(msg.message)
+            raise ContainerError(f"unable to start container process: {msg.message}")
         if not isinstance(msg, sync.InitPid):
             raise ContainerError(f"container bootstrap failed (sync message {msg!r})")
         init_pid = msg.pid
@@ -162,7 +162,7 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         pid = 0
         msg = channel.recv()
         if isinstance(msg, sync.Error):
-            raise ContainerError(msg.message)
+            raise ContainerError(f"unable to start container process: {msg.message}")
         if not isinstance(msg, sync.Ready):
             raise ContainerError("container init exited before it was ready")
         return init_pid
@@ -207,12 +207,12 @@ def oci_state(root: str, container_id: str) -> dict[str, object]:
     return _state_dict(root, record)
 
 
-def _state_dict(root: str, record: ContainerRecord) -> dict[str, object]:
+def _state_dict(root: str, record: ContainerRecord, owner: str = "") -> dict[str, object]:
     status = state.status(root, record)
     out: dict[str, object] = {
         "ociVersion": OCI_VERSION, "id": record.id,
         "pid": 0 if status is Status.STOPPED else record.pid, "status": status.value,
-        "bundle": record.bundle, "rootfs": record.rootfs, "created": record.created, "owner": "",
+        "bundle": record.bundle, "rootfs": record.rootfs, "created": record.created, "owner": owner,
     }
     if record.annotations:
         out["annotations"] = record.annotations
@@ -227,7 +227,7 @@ def list_states(root: str) -> list[dict[str, object]]:
     out = []
     for name in names:
         try:
-            out.append(_state_dict(root, state.load(root, name)))
+            out.append(_state_dict(root, state.load(root, name), owner="root"))
         except ContainerError:
             continue
     return out

@@ -1,0 +1,219 @@
+"""skiff-runc against a real kernel, and the same tests against runc to prove the interfaces match."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import Runtime, cgroup_dirs, message, reap, wait_for
+from runc_bundle import write_config
+
+pytestmark = pytest.mark.root
+
+STATE_SCHEMA = Path("/work/shared/specs/oci-runtime-spec-v1.3.0/state-schema.json")
+
+
+def test_run_echo_hello(runtime: Runtime) -> None:
+    bundle = runtime.bundle("hello", ["echo", "hello"])
+    res = runtime("run", "--bundle", str(bundle), "hello")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "hello\n"
+
+
+def test_exit_code_propagates(runtime: Runtime) -> None:
+    bundle = runtime.bundle("exit3", ["sh", "-c", "exit 3"])
+    res = runtime("run", "--bundle", str(bundle), "exit3")
+    assert res.returncode == 3, res.stderr
+
+
+def test_lifecycle(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = runtime.bundle("life", ["sleep", "1000"])
+    pid_file = tmp_path / "init.pid"
+    res = runtime("create", "--bundle", str(bundle), "--pid-file", str(pid_file), "life")
+    assert res.returncode == 0, res.stderr
+    st = runtime.state("life")
+    runtime.pids.append(st["pid"])
+    assert st["status"] == "created"
+    assert st["id"] == "life" and st["bundle"] == str(bundle)
+    assert int(pid_file.read_text()) == st["pid"] > 0
+    validate_state(st)
+
+    assert runtime("start", "life").returncode == 0
+    assert runtime.state("life")["status"] == "running"
+    again = runtime("start", "life")
+    assert again.returncode == 1 and message(again) == "cannot start an already running container"
+    busy = runtime("delete", "life")
+    assert busy.returncode == 1 and message(busy) == "cannot delete container life that is not stopped: running"
+
+    assert runtime("kill", "life", "KILL").returncode == 0
+    wait_for(lambda: runtime.state("life")["status"] == "stopped", what="stopped")
+    stopped = runtime.state("life")
+    assert stopped["pid"] == 0
+    validate_state(stopped)
+    assert reap(st["pid"]) == 128 + signal.SIGKILL
+    assert runtime("kill", "life").returncode == 1
+
+    assert runtime("delete", "life").returncode == 0
+    gone = runtime("state", "life")
+    assert gone.returncode == 1 and message(gone) == "container does not exist"
+    assert not (runtime.root / "life").exists()
+    assert not any(p.exists() for p in cgroup_dirs(runtime.created["life"]))
+    assert str(runtime.rootfs) not in Path("/proc/self/mountinfo").read_text()
+
+
+@pytest.mark.parametrize("sig", ["TERM", "SIGTERM", "15", "sigterm"])
+def test_kill_signal_names(runtime: Runtime, sig: str) -> None:
+    bundle = runtime.bundle("trap", ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"])
+    assert runtime("create", "--bundle", str(bundle), "trap").returncode == 0
+    pid = runtime.state("trap")["pid"]
+    runtime.pids.append(pid)
+    assert runtime("start", "trap").returncode == 0
+    wait_for(lambda: "sleep" in _children_comms(pid), what="the trap to be installed")
+    assert runtime("kill", "trap", sig).returncode == 0, sig
+    assert reap(pid) == 7
+
+
+def test_kill_unknown_signal(runtime: Runtime) -> None:
+    bundle = runtime.bundle("sig", ["sleep", "1000"])
+    assert runtime("create", "--bundle", str(bundle), "sig").returncode == 0
+    runtime.pids.append(runtime.state("sig")["pid"])
+    res = runtime("kill", "sig", "FOO")
+    assert res.returncode == 1 and message(res) == 'unknown signal "FOO"'
+
+
+def test_kill_all(runtime: Runtime) -> None:
+    bundle = runtime.bundle("all", ["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
+    assert runtime("create", "--bundle", str(bundle), "all").returncode == 0
+    pid = runtime.state("all")["pid"]
+    runtime.pids.append(pid)
+    assert runtime("start", "all").returncode == 0
+    wait_for(lambda: _children_comms(pid).count("sleep") == 2, what="two sleeps")
+    procs = [p for p in cgroup_dirs(runtime.created["all"]) if p.parent.name == "pids"][0] / "cgroup.procs"
+    members = [int(x) for x in procs.read_text().split()]
+    assert len(members) == 3
+    assert runtime("kill", "--all", "all", "KILL").returncode == 0
+    assert reap(pid) == 128 + signal.SIGKILL
+    wait_for(lambda: not procs.read_text().split(), what="empty cgroup")
+
+
+def test_container_environment(runtime: Runtime) -> None:
+    script = "hostname; echo $$; test -r /proc/self/stat && echo proc; pwd; echo $FOO; id -u; id -g; id -G"
+    bundle = runtime.bundle("env", ["sh", "-c", script], hostname="boxname", cwd="/home/user",
+                            env=["PATH=/bin", "FOO=bar baz"], uid=1000, gid=1000, additional_gids=[1000, 5])
+    res = runtime("run", "--bundle", str(bundle), "env")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n") == ["boxname", "1", "proc", "/home/user", "bar baz", "1000", "1000",
+                                      "1000 5", ""]
+
+
+def test_mounts_and_devices(runtime: Runtime) -> None:
+    script = ("ls /dev/null /dev/zero /dev/urandom /dev/pts/ptmx >/dev/null && readlink /dev/ptmx "
+              "&& grep -c ' /sys sysfs ro,' /proc/mounts && (echo x > /proc/sys/kernel/hostname || echo ro) "
+              "&& ip -o link show lo | grep -c UP")
+    bundle = runtime.bundle("mounts", ["sh", "-c", script])
+    res = runtime("run", "--bundle", str(bundle), "mounts")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["pts/ptmx", "1", "ro", "1"]
+
+
+def test_executable_not_found(runtime: Runtime) -> None:
+    bundle = runtime.bundle("nobin", ["nosuchbin"])
+    res = runtime("create", "--bundle", str(bundle), "nobin")
+    assert res.returncode == 1
+    assert message(res).endswith('create failed: unable to start container process: '
+                                 'exec: "nosuchbin": executable file not found in $PATH')
+    assert not (runtime.root / "nobin").exists()
+    assert not any(p.exists() for p in cgroup_dirs(runtime.created["nobin"]))
+
+
+def test_bad_config_refused(runtime: Runtime) -> None:
+    bundle = runtime.bundle("bad", ["true"])
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["cwd"] = 5
+    write_config(bundle, config)
+    res = runtime("create", "--bundle", str(bundle), "bad")
+    assert res.returncode == 1
+    assert "cwd" in res.stderr
+    assert not (runtime.root / "bad").exists()
+
+
+def test_json_log(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runtime.log"
+    res = runtime("--log", str(log), "--log-format", "json", "state", "missing")
+    assert res.returncode == 1
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[-1]["level"] == "error" and lines[-1]["msg"] == "container does not exist"
+
+
+def test_list(runtime: Runtime) -> None:
+    assert runtime("list", "--format", "json").stdout.strip() == "null"
+    bundle = runtime.bundle("lst", ["sleep", "1000"])
+    assert runtime("create", "--bundle", str(bundle), "lst").returncode == 0
+    runtime.pids.append(runtime.state("lst")["pid"])
+    listed = json.loads(runtime("list", "--format", "json").stdout)
+    assert [(c["id"], c["status"]) for c in listed] == [("lst", "created")]
+    assert runtime("list", "-q").stdout == "lst\n"
+    table = runtime("list").stdout.splitlines()
+    assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert table[1].split()[0] == "lst"
+
+
+def test_delete_created_container_kills_init(runtime: Runtime) -> None:
+    bundle = runtime.bundle("dc", ["sleep", "1000"])
+    assert runtime("create", "--bundle", str(bundle), "dc").returncode == 0
+    pid = runtime.state("dc")["pid"]
+    runtime.pids.append(pid)
+    assert runtime("delete", "dc").returncode == 0
+    assert reap(pid) == 128 + signal.SIGKILL
+    assert not any(p.exists() for p in cgroup_dirs(runtime.created["dc"]))
+
+
+def test_delete_force_running(runtime: Runtime) -> None:
+    bundle = runtime.bundle("df", ["sh", "-c", "sleep 1000 & sleep 1000"])
+    assert runtime("create", "--bundle", str(bundle), "df").returncode == 0
+    pid = runtime.state("df")["pid"]
+    runtime.pids.append(pid)
+    assert runtime("start", "df").returncode == 0
+    assert runtime("delete", "--force", "df").returncode == 0
+    assert reap(pid) == 128 + signal.SIGKILL
+    assert not (runtime.root / "df").exists()
+    assert not any(p.exists() for p in cgroup_dirs(runtime.created["df"]))
+
+
+def test_duplicate_id(runtime: Runtime) -> None:
+    bundle = runtime.bundle("dup", ["sleep", "1000"])
+    assert runtime("create", "--bundle", str(bundle), "dup").returncode == 0
+    runtime.pids.append(runtime.state("dup")["pid"])
+    res = runtime("create", "--bundle", str(bundle), "dup")
+    assert res.returncode == 1 and "exists" in res.stderr
+    assert runtime.state("dup")["status"] == "created"
+
+
+def _children_comms(pid: int) -> list[str]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2:].split()
+        if int(rest[1]) == pid:
+            out.append(stat[stat.index("(") + 1:stat.rindex(")")])
+    return out
+
+
+def validate_state(state: dict[str, object]) -> None:
+    import jsonschema
+
+    schema = json.loads(STATE_SCHEMA.read_text())
+    defs = json.loads((STATE_SCHEMA.parent / "defs.json").read_text())["definitions"]
+    for prop in schema["properties"].values():
+        ref = prop.pop("$ref", None)
+        if ref:
+            prop.update(defs[ref.rsplit("/", 1)[1]])
+    jsonschema.Draft4Validator(schema).validate(state)
