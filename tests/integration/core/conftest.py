@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from skiff.core.mount import unmount_all
 
 
@@ -37,13 +36,14 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
 BUSYBOX = Path("/bin/busybox")
 
 
-def build_busybox_rootfs_tar(dest: Path, gzipped: bool = False) -> Path:
+def build_busybox_rootfs_tar(dest: Path, gzipped: bool = False, extra: bytes = b"") -> Path:
     """A minimal rootfs: /bin/busybox (busybox-static) with an applet symlink for each applet."""
     import io
     import subprocess
     import tarfile
 
-    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout.split()
+    listing = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True)
+    applets = listing.stdout.split()
     with tarfile.open(dest, "w:gz" if gzipped else "w", format=tarfile.PAX_FORMAT) as tf:
         def add_dir(name: str, mode: int = 0o755) -> None:
             ti = tarfile.TarInfo(name)
@@ -68,6 +68,10 @@ def build_busybox_rootfs_tar(dest: Path, gzipped: bool = False) -> Path:
         ti = tarfile.TarInfo("etc/passwd")
         ti.size, ti.mode, ti.mtime = len(passwd), 0o644, 1_700_000_000
         tf.addfile(ti, io.BytesIO(passwd))
+        if extra:
+            ti = tarfile.TarInfo("etc/extra")
+            ti.size, ti.mode, ti.mtime = len(extra), 0o644, 1_700_000_000
+            tf.addfile(ti, io.BytesIO(extra))
     return dest
 
 
@@ -76,3 +80,72 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not BUSYBOX.exists():
         pytest.skip("needs /bin/busybox (busybox-static)")
     return build_busybox_rootfs_tar(tmp_path_factory.mktemp("busybox") / "rootfs.tar")
+
+
+REF_DOCKER = "unix:///var/run/docker-ref.sock"
+
+
+@pytest.fixture(scope="session")
+def docker_save_tar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``docker save busybox:latest`` from the reference daemon, and that image's ID."""
+    import shutil
+    import subprocess
+
+    if shutil.which("docker") is None or not os.path.exists(REF_DOCKER.removeprefix("unix://")):
+        pytest.skip("needs the reference docker")
+    dest = tmp_path_factory.mktemp("save") / "busybox-save.tar"
+    try:
+        subprocess.run(["docker", "-H", REF_DOCKER, "save", "busybox:latest", "-o", str(dest)], check=True,
+                       capture_output=True, timeout=120)
+        inspect = ["docker", "-H", REF_DOCKER, "image", "inspect", "busybox:latest", "--format", "{{.Id}}"]
+        out = subprocess.run(inspect, check=True, capture_output=True, text=True, timeout=60)
+        image_id = out.stdout.strip()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+        pytest.skip(f"reference docker cannot save busybox: {err}")
+    return dest, image_id
+
+
+def build_oci_layout_tar(rootfs_tar: Path, dest: Path, names: list[str]) -> dict[str, str]:
+    """An OCI image layout (gzip layer, one manifest, an index entry per name) as a tarball, by hand."""
+    import gzip
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    raw = rootfs_tar.read_bytes()
+    layer = gzip.compress(raw, mtime=0)
+    diff_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "hand-made"}],
+    }).encode()
+
+    def digest(b: bytes) -> str:
+        return "sha256:" + hashlib.sha256(b).hexdigest()
+
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config),
+                   "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(layer),
+                    "size": len(layer)}],
+    }).encode()
+    index = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(manifest),
+                       "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": n}}
+                      for n in names],
+    }).encode()
+    with tarfile.open(dest, "w") as tf:
+        def add(name: str, data: bytes) -> None:
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = len(data), 0o644
+            tf.addfile(ti, io.BytesIO(data))
+
+        add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        for blob in (layer, config, manifest):
+            add("blobs/sha256/" + digest(blob).split(":")[1], blob)
+        add("index.json", index)
+    return {"config": digest(config), "manifest": digest(manifest), "diff_id": diff_id}

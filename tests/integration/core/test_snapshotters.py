@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from skiff.core.snapshots import testsuite
 from skiff.core.snapshots.native import NativeSnapshotter
 from skiff.core.snapshots.overlay import OverlaySnapshotter

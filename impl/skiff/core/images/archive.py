@@ -84,6 +84,8 @@ def _spool(stream: BinaryIO, store: Store, lease: Lease) -> _Spool:
                     while chunk := src.read(CHUNK):
                         w.write(chunk)
                     digest = w.commit(m.size, expected)
+                except errdefs.FailedPrecondition as err:
+                    raise errdefs.InvalidArgument(f"invalid archive: {name}: {err}") from None
                 except BaseException:
                     w.abort()
                     raise
