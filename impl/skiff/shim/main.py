@@ -12,12 +12,11 @@ Arguments are parsed by hand: argparse costs ~8 ms of imports in a process start
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
 
-from skiff.shim import wire
+from skiff.shim import unixsock
 
 USAGE = ("usage: skiff-shim --id ID --bundle DIR --runtime PATH [--runtime-root DIR] --log-path FILE "
          "[start|serve]")
@@ -79,7 +78,7 @@ def _check_bundle(opts: dict[str, str]) -> None:
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            wire.connect_unix(probe, path)
+            unixsock.connect(probe, path)
         except OSError:
             os.unlink(path)  # stale: its shim is gone
         else:
@@ -101,7 +100,7 @@ def _listen(path: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        wire.bind_unix(sock, path)
+        unixsock.bind(sock, path)
     finally:
         os.umask(old)
     os.chmod(path, 0o600)
@@ -138,6 +137,7 @@ def _prepare(opts: dict[str, str]) -> socket.socket:
 
 def _serve(opts: dict[str, str], listener: socket.socket) -> None:
     from skiff.shim.loop import Loop
+    from skiff.shim.process import unlink_quietly
     from skiff.shim.runc import Runtime
     from skiff.shim.service import Service
 
@@ -149,8 +149,7 @@ def _serve(opts: dict[str, str], listener: socket.socket) -> None:
         loop.run()
     finally:
         for name in ("shim.sock", "shim.pid"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(opts["bundle"], name))
+            unlink_quietly(os.path.join(opts["bundle"], name))
 
 
 def _daemon(opts: dict[str, str], ready_w: int) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from skiff import errdefs
-from skiff.shim import wire
+from skiff.shim import unixsock, wire
 from skiff.shim.wire import FRAME_HEADER, STDERR, STDOUT, decode_frame_header, encode_frame
 
 __all__ = [
@@ -157,7 +157,7 @@ def _connect(path: str, timeout: float | None) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        wire.connect_unix(sock, path)
+        unixsock.connect(sock, path)
     except OSError as err:
         sock.close()
         raise errdefs.Unavailable(f"shim at {path} is unavailable: {err.strerror or err}") from err

@@ -118,12 +118,15 @@ def _cleanup(ctr: Container) -> None:
 
 
 @pytest.fixture(scope="session")
-def rootfs_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rootfs_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.skip("needs root")
     dest = tmp_path_factory.mktemp("busybox") / "rootfs"
     make_rootfs(dest)
-    return dest
+    yield dest
+    for ctrl in Path("/sys/fs/cgroup").iterdir():
+        with contextlib.suppress(OSError):
+            (ctrl / "skiff-shim-test").rmdir()
 
 
 @pytest.fixture

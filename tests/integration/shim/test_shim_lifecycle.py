@@ -94,11 +94,13 @@ def test_kill_sigkill_gives_137(containers: Make) -> None:
 
 def test_sigterm_to_a_trapping_init_and_kill_all(containers: Make) -> None:
     # a pid namespace's init only gets the signals it handles (SIGKILL aside), as under Docker
-    ctr = containers(["sh", "-c", "trap 'exit 7' TERM; sleep 1000 & wait"])
+    ctr = containers(["sh", "-c", "trap 'exit 7' TERM; echo ready; sleep 1000 & wait"])
     ctr.start_shim()
     c = ctr.client()
+    output = iter(c.attach())
     c.create()
     c.start()
+    assert next(output).endswith(b"ready\n")  # the trap is set: a TERM before it would be ignored by pid 1
     c.kill(signal.SIGTERM)
     assert c.wait(timeout=30).exit_status == 7
     ctr2 = containers(["sh", "-c", "sleep 1000 & sleep 1001"])
