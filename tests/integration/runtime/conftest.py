@@ -6,6 +6,7 @@ reparented to it and can be reaped by pid, as the shim does.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -118,10 +119,8 @@ class Runtime:
                     self.pids.append(pid)
             self("delete", "--force", cid)
         for pid in self.pids:
-            try:
+            with contextlib.suppress(TimeoutError):
                 reap(pid, timeout=5)
-            except TimeoutError:
-                pass
         for cgroup in self.created.values():
             for path in cgroup_dirs(cgroup):
                 if path.exists():
@@ -151,7 +150,8 @@ def cgroup_dirs(cgroups_path: str) -> list[Path]:
 
 
 @pytest.fixture(params=["skiff-runc", "runc"])
-def runtime(request: pytest.FixtureRequest, tmp_path: Path, rootfs: Path, subreaper: None) -> Iterator[Runtime]:
+def runtime(request: pytest.FixtureRequest, tmp_path: Path, rootfs: Path,
+            subreaper: None) -> Iterator[Runtime]:
     binary = SKIFF_RUNC if request.param == "skiff-runc" else REAL_RUNC
     if not os.path.exists(binary):
         pytest.skip(f"{binary} not installed")

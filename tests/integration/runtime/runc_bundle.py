@@ -1,4 +1,4 @@
-"""A tiny busybox bundle: rootfs from Debian's busybox-static plus a config.json shaped like Docker 20.10's."""
+"""A tiny busybox bundle: Debian's busybox-static plus a config.json shaped like Docker 20.10's."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def make_rootfs(rootfs: Path) -> None:
         link = rootfs / "bin" / name
         if not link.exists():
             link.symlink_to("busybox")
-    (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
+    (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                           "user:x:1000:1000::/home/user:/bin/sh\n")
     (rootfs / "etc" / "group").write_text("root:x:0:\nuser:x:1000:\n")
 
 
@@ -60,7 +61,8 @@ def docker_config(args: list[str], *, hostname: str = "skiffbox", cgroups_path: 
         "root": {"path": "rootfs"},
         "hostname": hostname,
         "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/proc", "type": "proc", "source": "proc",
+             "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
              "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
             {"destination": "/dev/pts", "type": "devpts", "source": "devpts",

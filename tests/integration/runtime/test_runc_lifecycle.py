@@ -46,7 +46,8 @@ def test_lifecycle(runtime: Runtime, tmp_path: Path) -> None:
     again = runtime("start", "life")
     assert again.returncode == 1 and message(again) == "cannot start an already running container"
     busy = runtime("delete", "life")
-    assert busy.returncode == 1 and message(busy) == "cannot delete container life that is not stopped: running"
+    assert busy.returncode == 1
+    assert message(busy) == "cannot delete container life that is not stopped: running"
 
     assert runtime("kill", "life", "KILL").returncode == 0
     wait_for(lambda: runtime.state("life")["status"] == "stopped", what="stopped")
@@ -91,7 +92,7 @@ def test_kill_all(runtime: Runtime) -> None:
     runtime.pids.append(pid)
     assert runtime("start", "all").returncode == 0
     wait_for(lambda: _children_comms(pid).count("sleep") == 2, what="two sleeps")
-    procs = [p for p in cgroup_dirs(runtime.created["all"]) if p.parent.name == "pids"][0] / "cgroup.procs"
+    procs = next(p for p in cgroup_dirs(runtime.created["all"]) if p.parent.name == "pids") / "cgroup.procs"
     members = [int(x) for x in procs.read_text().split()]
     assert len(members) == 3
     assert runtime("kill", "--all", "all", "KILL").returncode == 0
