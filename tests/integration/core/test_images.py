@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import build_busybox_rootfs_tar, build_oci_layout_tar
+from core_images import build_busybox_rootfs_tar, build_oci_layout_tar
 from skiff import errdefs
 from skiff.core.containers import ContainerService
 from skiff.core.content.local import LocalStore
