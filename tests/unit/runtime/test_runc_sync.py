@@ -146,9 +146,9 @@ def test_capabilities() -> None:
     assert init.CAP_NUMBERS["CAP_SYS_ADMIN"] in dropped
     rec.calls.clear()
     init.apply_caps(caps, rec)
-    kill = 1 << init.CAP_NUMBERS["CAP_KILL"]
-    assert rec.calls == [("capset", kill, kill, 0),
-                         ("prctl", init.PR_CAP_AMBIENT, init.PR_CAP_AMBIENT_RAISE, init.CAP_NUMBERS["CAP_KILL"])]
+    cap_kill = init.CAP_NUMBERS["CAP_KILL"]
+    assert rec.calls == [("capset", 1 << cap_kill, 1 << cap_kill, 0),
+                         ("prctl", init.PR_CAP_AMBIENT, init.PR_CAP_AMBIENT_RAISE, cap_kill)]
     with pytest.raises(ContainerError, match="unknown capability"):
         init.apply_caps(Capabilities(effective=("CAP_BOGUS",)), rec)
 
