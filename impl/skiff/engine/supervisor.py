@@ -34,6 +34,8 @@ def containerd_executable() -> str:
 def containerd_command(config: DaemonConfig) -> list[str]:
     cmd = [containerd_executable(), "--address", config.containerd_address,
            "--root", str(config.containerd_root), "--state", str(config.containerd_state)]
+    if config.debug:
+        cmd += ["--log-level", "debug"]
     return cmd
 
 

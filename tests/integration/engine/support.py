@@ -19,7 +19,6 @@ from typing import Any
 warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 
 import uvicorn  # noqa: E402
-
 from skiff import errdefs  # noqa: E402
 from skiff.engine.app import create_app  # noqa: E402
 from skiff.engine.hijack import HijackH11Protocol  # noqa: E402

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from skiff.engine.streams import StdType, decode
 from support import ServerThread, fake_app, raw_request  # type: ignore[import-not-found]
 

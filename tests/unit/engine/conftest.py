@@ -10,7 +10,6 @@ warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testcl
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-
 from skiff.engine.app import EngineApp, create_app  # noqa: E402
 from skiff.engine.context import Services, services, set_services  # noqa: E402
 

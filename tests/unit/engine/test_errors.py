@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from skiff import errdefs
 from skiff.engine import errors
 from skiff.engine.app import create_app

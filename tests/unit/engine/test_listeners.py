@@ -9,7 +9,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from skiff.engine.config import DaemonConfig
 from skiff.engine.listeners import (
     Address,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from skiff.engine.querybool import DockerURIParser, docker_bool
 
 pytestmark = pytest.mark.unit

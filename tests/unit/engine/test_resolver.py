@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from skiff.engine.app import EngineApp
 from skiff.engine.resolver import NOT_SWARM_MANAGER, target_for
 from skiff.engine.spec import load_spec

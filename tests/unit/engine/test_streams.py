@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
-
 from skiff.engine.streams import HijackResponse, StdcopyDecoder, StdType, decode, encode_frame, encode_frames
+from starlette.types import Receive, Scope, Send
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from skiff.engine.versioning import rewrite_path, version_error
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
