@@ -19,7 +19,8 @@ _RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 def _kind_for(message: str) -> type[errdefs.SkiffError]:
     low = message.lower()
-    if "does not exist" in low or ("not found" in low and "container" in low):
+    # about the container's runtime state, not a missing executable inside it (that one stays Unknown)
+    if "container does not exist" in low or (low.startswith("container") and "not found" in low):
         return errdefs.NotFound
     if "not running" in low or "not stopped" in low:
         return errdefs.FailedPrecondition

@@ -64,3 +64,17 @@ def test_parse_command_line() -> None:
         main.parse(["--id", "c", "--bundle", "/b", "--runtime", "/r", "--log-path", "/l", "bogus"])
     with pytest.raises(main.UsageError):
         main.parse(["--nope", "x"])
+
+
+@pytest.mark.parametrize(("message", "kind"), [
+    ("container does not exist", errdefs.NotFound),
+    ('container "abc" not found', errdefs.NotFound),
+    ('runc create failed: unable to start container process: exec: "x": executable file not found in $PATH',
+     errdefs.Unknown),
+    ("container with id exists: abc already exists", errdefs.AlreadyExists),
+    ("container not running", errdefs.FailedPrecondition),
+])
+def test_runtime_messages_map_to_kinds(message: str, kind: type[errdefs.SkiffError]) -> None:
+    from skiff.shim.runc import _kind_for
+
+    assert _kind_for(message) is kind
