@@ -1,7 +1,7 @@
-"""The one switch: ``SKIFF_TARGET=skiff|docker`` (default skiff) picks the daemon every scenario and bench talks to.
+"""The one switch: ``SKIFF_TARGET=skiff|docker`` (default skiff) picks the daemon scenarios and bench talk to.
 
-- skiff: ``SKIFF_HOST`` or ``unix:///var/run/skiff.sock``; `ensure_running` starts ``skiffd`` from the venv's bin
-  directory (next to ``sys.executable``) in the background with its own log file if the socket does not answer.
+- skiff: ``SKIFF_HOST`` or ``unix:///var/run/skiff.sock``; `ensure_running` starts ``skiffd`` from the venv's
+  bin directory (next to ``sys.executable``) in the background with its own log file if the socket is silent.
 - docker: the reference dockerd at ``unix:///var/run/docker-ref.sock``, started through :mod:`vm.reference`.
 `stop_if_started` stops only what this Target started, by PID.
 """
@@ -58,7 +58,9 @@ class Target:
         if "SKIFF_HOST" in os.environ:
             cmd += ["-H", self.host]
         with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
         self._proc = proc
         if not wait_for_ping(self.host, START_DEADLINE_S, alive=lambda: proc.poll() is None):
             code = proc.poll()
@@ -101,7 +103,7 @@ def target(name: str | None = None) -> Target:
     raise ValueError(f"SKIFF_TARGET must be one of {TARGETS}, got {name!r}")
 
 
-def wait_until(predicate: "object", deadline_s: float = 10.0, interval_s: float = 0.05) -> bool:
+def wait_until(predicate: object, deadline_s: float = 10.0, interval_s: float = 0.05) -> bool:
     """Poll `predicate()` until true or the deadline passes (no bare sleeps as synchronisation)."""
     assert callable(predicate)
     end = time.monotonic() + deadline_s

@@ -1,7 +1,7 @@
 """Build the test image from Debian's busybox-static and import it into a target as ``busybox:latest``.
 
-`python -m vm.busybox [--host URL] [--force] [--tar-only PATH]`. The rootfs is /bin/busybox with every applet as
-a relative symlink beside it, /etc/passwd and /etc/group with root and nobody, /tmp and /root. The tar is
+`python -m vm.busybox [--host URL] [--force] [--tar-only PATH]`. The rootfs is /bin/busybox with every applet
+as a relative symlink beside it, /etc/passwd and /etc/group with root and nobody, /tmp and /root. The tar is
 deterministic (fixed mtimes, sorted entries), so both targets get byte-identical layers.
 """
 
@@ -74,7 +74,9 @@ def docker_cli() -> str:
 def has_image(host: str, ref: str = IMAGE) -> bool:
     res = subprocess.run(
         [docker_cli(), "-H", host, "image", "inspect", "--format", "{{.Id}}", ref],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     return res.returncode == 0
 

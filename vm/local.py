@@ -34,10 +34,14 @@ class LocalDockerd:
     def command(self) -> list[str]:
         return [
             shutil.which(self.dockerd) or "/usr/sbin/dockerd",
-            "-H", self.host,
-            "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root),
-            "--pidfile", str(self.pidfile),
+            "-H",
+            self.host,
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.pidfile),
         ]
 
     def start(self) -> bool:
@@ -45,7 +49,7 @@ class LocalDockerd:
             return False
         pid = self._pid()
         if pid is not None:
-            # A dockerd of ours is alive but not answering yet (still starting): wait for it, don't start another.
+            # A dockerd of ours is alive but not answering yet (starting): wait for it, start no other.
             if wait_for_ping(self.host, START_DEADLINE_S, alive=lambda: _alive(pid)):
                 return False
             raise RuntimeError(f"dockerd pid {pid} from {self.pidfile} does not answer on {self.host}")
@@ -58,7 +62,9 @@ class LocalDockerd:
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
             )
         if not wait_for_ping(self.host, START_DEADLINE_S, alive=lambda: proc.poll() is None):
-            raise RuntimeError(f"dockerd did not answer on {self.host} within {START_DEADLINE_S}s; see {self.log_file}")
+            raise RuntimeError(
+                f"dockerd did not answer on {self.host} within {START_DEADLINE_S}s; see {self.log_file}"
+            )
         return True
 
     def stop(self) -> bool:
@@ -79,7 +85,7 @@ class LocalDockerd:
         return Status(running=ping(self.host), pid=self._pid(), host=self.host)
 
     def _pid(self) -> int | None:
-        """The PID in our pidfile, only if that process is alive and is a dockerd (guards against PID reuse)."""
+        """The PID in our pidfile, only if it is a live dockerd (guards against PID reuse)."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):

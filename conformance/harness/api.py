@@ -32,7 +32,9 @@ def filters(**kv: list[str]) -> str:
 
 def check(resp: httpx.Response, *ok: int) -> httpx.Response:
     if resp.status_code not in ok:
-        raise AssertionError(f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: {resp.text[:500]}")
+        raise AssertionError(
+            f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: {resp.text[:500]}"
+        )
     return resp
 
 

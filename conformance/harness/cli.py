@@ -43,7 +43,7 @@ def split(cmdline: str) -> tuple[dict[str, str], list[str]]:
 
 
 def with_label(args: list[str], label: str) -> list[str]:
-    """Insert `--label <label>` after `run`/`create` so every container the CLI makes can be found and removed."""
+    """Insert `--label <label>` after `run`/`create` so every container the CLI makes is found."""
     for sub in sorted(CREATING, key=len, reverse=True):
         if tuple(args[1 : 1 + len(sub)]) == sub:
             cut = 1 + len(sub)
@@ -51,8 +51,13 @@ def with_label(args: list[str], label: str) -> list[str]:
     return args
 
 
-def run(host: str, args: list[str], extra_env: dict[str, str] | None = None, timeout: float = 120.0,
-        stdin: bytes | None = None) -> Result:
+def run(
+    host: str,
+    args: list[str],
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+    stdin: bytes | None = None,
+) -> Result:
     """Run `docker -H host args[1:]` with no stdin unless given; the result keeps stdout and stderr apart."""
     env = dict(os.environ)
     env.pop("DOCKER_CONTEXT", None)
@@ -61,7 +66,11 @@ def run(host: str, args: list[str], extra_env: dict[str, str] | None = None, tim
     argv = [docker(), "-H", host, *args[1:]]
     start = time.monotonic()
     proc = subprocess.run(
-        argv, input=stdin if stdin is not None else b"", capture_output=True, env=env, timeout=timeout,
+        argv,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        env=env,
+        timeout=timeout,
     )
     return Result(
         argv=argv,

@@ -43,4 +43,6 @@ def check_types(data: Any, table: Any, expand: Callable[[str], str] = str) -> No
             ok = ok or isinstance(value, types)
         assert ok, f"{row['field']} = {value!r} is not {row['type']}"
         if "matches" in row.headings and row["matches"]:
-            assert re.fullmatch(expand(row["matches"]), str(value)), f"{row['field']} = {value!r} !~ {row['matches']!r}"
+            assert re.fullmatch(expand(row["matches"]), str(value)), (
+                f"{row['field']} = {value!r} !~ {row['matches']!r}"
+            )

@@ -1,9 +1,10 @@
-"""Per-scenario state: a unique name prefix, what the scenario made (by ID), and the cleanup that checks itself.
+"""Per-scenario state: a unique name prefix, what the scenario made (by ID), and a cleanup that checks itself.
+
 
 Every container a scenario makes carries the label ``skiff.test.scenario=<prefix>`` (CLI `run`/`create` get it
 injected, API bodies get it merged), so containers made with auto-generated names are found and removed too.
-Images are tracked by the references the scenario gave them (always starting with the prefix) and by the IDs of
-images it imported or loaded; a tag on a shared image (busybox) is only untagged, never deleted by ID.
+Images are tracked by the references the scenario gave them (always starting with the prefix) and by the
+IDs of images it imported or loaded; a tag on a shared image (busybox) is only untagged, never deleted by ID.
 """
 
 from __future__ import annotations
@@ -143,20 +144,14 @@ class World:
 
     # cleanup -----------------------------------------------------------------------------------------------
     def cleanup(self) -> list[str]:
-        """Remove everything this scenario made, by ID; return what is still there afterwards (should be [])."""
+        """Remove everything this scenario made, by ID; return what is left afterwards (should be [])."""
         errors: list[str] = []
         ids = list(dict.fromkeys([*self.container_ids, *self.labelled_containers()]))
         for ident in ids:
+            # A 409 is usually AutoRemove racing us ("removal already in progress"): the poll judges.
             resp = self.http.delete(api.v(f"/containers/{ident}?force=1&v=1"))
-            if resp.status_code not in (204, 404):
-                # Removal may race with AutoRemove ("removal already in progress"): poll for it to go away.
+            if not self._gone(ident):
                 errors.append(f"DELETE container {ident[:12]}: {resp.status_code} {resp.text.strip()}")
-        for ident in ids:
-            try:
-                poll(lambda i=ident: self.http.get(api.v(f"/containers/{i}/json")).status_code == 404,
-                     DEADLINE_S, f"container {ident[:12]} to be gone")
-            except AssertionError as exc:
-                errors.append(str(exc))
         for ref in dict.fromkeys([*self.image_refs, *self.our_image_refs()]):
             resp = self.http.delete(api.v(f"/images/{ref}?force=1"))
             if resp.status_code not in (200, 404):
@@ -171,13 +166,29 @@ class World:
                 errors.append(f"DELETE volume {vol}: {resp.status_code} {resp.text.strip()}")
         return errors + self.leftovers()
 
+    def _gone(self, ident: str) -> bool:
+        def gone() -> bool:
+            return self.http.get(api.v(f"/containers/{ident}/json")).status_code == 404
+
+        try:
+            poll(gone, DEADLINE_S, f"container {ident[:12]} to be gone")
+        except AssertionError:
+            return False
+        return True
+
     def leftovers(self) -> list[str]:
         left = [f"container {i[:12]}" for i in self.labelled_containers()]
-        left += [f"container {i[:12]}" for i in self.container_ids
-                 if self.http.get(api.v(f"/containers/{i}/json")).status_code != 404 and f"container {i[:12]}" not in left]
+        left += [
+            f"container {i[:12]}"
+            for i in self.container_ids
+            if self.http.get(api.v(f"/containers/{i}/json")).status_code != 404
+            and f"container {i[:12]}" not in left
+        ]
         left += [f"image {r}" for r in self.our_image_refs()]
         left += [f"image {i}" for i in self.image_ids if self.image_id(i) is not None]
-        left += [f"volume {n}" for n in self.volumes if self.http.get(api.v(f"/volumes/{n}")).status_code != 404]
+        left += [
+            f"volume {n}" for n in self.volumes if self.http.get(api.v(f"/volumes/{n}")).status_code != 404
+        ]
         return left
 
 

@@ -1,4 +1,4 @@
-"""Raw Engine API steps over the unix socket: send a request, check status, `{"message"}`, headers and JSON."""
+"""Raw Engine API steps over the unix socket: send a request; check status, `{"message"}`, headers, JSON."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ from behave import given, then, when
 from conformance.harness.jsoncheck import check_types, lookup
 from conformance.harness.world import LABEL_KEY, World
 
-def _send(context: Any, method: str, path: str, body: bytes | None = None, json_body: Any = None,
-          headers: dict[str, str] | None = None) -> None:
+
+def _send(
+    context: Any,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> None:
     world: World = context.world
     path = world.expand(path)
     if json_body is not None and re.search(r"/containers/create(\?|$)", path) and isinstance(json_body, dict):
@@ -26,7 +33,11 @@ def _send(context: Any, method: str, path: str, body: bytes | None = None, json_
         world.last_json = resp.json()
     except ValueError:
         world.last_json = None
-    if resp.status_code == 201 and re.search(r"/containers/create", path) and isinstance(world.last_json, dict):
+    if (
+        resp.status_code == 201
+        and re.search(r"/containers/create", path)
+        and isinstance(world.last_json, dict)
+    ):
         world.track_container(world.last_json["Id"])
 
 
@@ -38,13 +49,24 @@ def step_send_json(context: Any, method: str, path: str) -> None:
 
 @when("I send {method:w} {path} with raw body:")
 def step_send_raw(context: Any, method: str, path: str) -> None:
-    _send(context, method, path, body=context.world.expand(context.text).encode(),
-          headers={"Content-Type": "application/json"})
+    _send(
+        context,
+        method,
+        path,
+        body=context.world.expand(context.text).encode(),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 @when("I send {method:w} {path} with the busybox rootfs tar")
 def step_send_rootfs(context: Any, method: str, path: str) -> None:
-    _send(context, method, path, body=context.rootfs_tar.read_bytes(), headers={"Content-Type": "application/x-tar"})
+    _send(
+        context,
+        method,
+        path,
+        body=context.rootfs_tar.read_bytes(),
+        headers={"Content-Type": "application/x-tar"},
+    )
 
 
 @when("I send {method:w} {path}")
@@ -72,7 +94,9 @@ def step_message(context: Any, message: str) -> None:
     body = context.world.last_json
     assert isinstance(body, dict) and "message" in body, f"no JSON message in {resp.text!r}"
     assert body["message"] == expected, f"message {body['message']!r} != {expected!r}"
-    assert resp.headers.get("content-type", "").startswith("application/json"), resp.headers.get("content-type")
+    assert resp.headers.get("content-type", "").startswith("application/json"), resp.headers.get(
+        "content-type"
+    )
 
 
 @then('the error message matches "{pattern}"')
@@ -134,7 +158,7 @@ def step_json_array(context: Any) -> None:
     assert isinstance(context.world.last_json, list), f"not an array: {_response(context).text[:300]}"
 
 
-@then('the response JSON is {value}')
+@then("the response JSON is {value}")
 def step_json_is(context: Any, value: str) -> None:
     expected = json.loads(context.world.expand(value))
     assert context.world.last_json == expected, f"{context.world.last_json!r} != {expected!r}"

@@ -1,4 +1,4 @@
-"""Container lifecycle steps over the raw API: create, start, wait, inspect, list; poll with deadlines, no sleeps."""
+"""Container lifecycle steps over the raw API: create, start, wait, inspect, list; polls, no sleeps."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import httpx
 from behave import given, step, then, when
 
 from conformance.harness import api
-from conformance.harness.world import World, poll
 from conformance.harness.jsoncheck import check_types, lookup
+from conformance.harness.world import World, poll
 
 
 def _w(context: Any) -> World:
@@ -182,7 +182,9 @@ def step_exit_code(context: Any, alias: str, code: int) -> None:
 def step_gone(context: Any, alias: str) -> None:
     world = _w(context)
     ident = world.container_id(alias)
-    poll(lambda: world.http.get(api.v(f"/containers/{ident}/json")).status_code == 404, what=f"{alias} removed")
+    poll(
+        lambda: world.http.get(api.v(f"/containers/{ident}/json")).status_code == 404, what=f"{alias} removed"
+    )
 
 
 @then("no container of this scenario is left")
@@ -220,7 +222,8 @@ def step_inspect_field_matches(context: Any, alias: str, path: str, pattern: str
     assert re.fullmatch(world.expand(pattern), str(actual)), f"{path} = {actual!r} !~ {pattern!r}"
 
 
-# listing ---------------------------------------------------------------------------------------------------------
+# listing ------------------------------------------------------------------------------------------
+
 
 def _list(world: World, query: dict[str, str], filters: dict[str, list[str]]) -> list[dict[str, Any]]:
     filters = {**filters, "label": [*filters.get("label", []), world.label]}
@@ -282,7 +285,8 @@ def step_listed_types(context: Any) -> None:
         check_types(item, context.table, _w(context).expand)
 
 
-# volumes ---------------------------------------------------------------------------------------------------------
+# volumes ------------------------------------------------------------------------------------------
+
 
 @given('the anonymous volume of "{alias}" is remembered as "{key}"')
 def step_anon_volume(context: Any, alias: str, key: str) -> None:

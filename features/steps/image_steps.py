@@ -1,4 +1,4 @@
-"""Image steps: tags made and removed by reference, archives from the reference's `docker save` or built here."""
+"""Image steps: tags made and removed by reference; archives from the reference's `docker save` or here."""
 
 from __future__ import annotations
 
@@ -43,8 +43,11 @@ def step_imported(context: Any, ref: str, cmd: str) -> None:
     ref = world.expand(ref)
     repo, _, tag = ref.rpartition(":")
     changes = quote(f"CMD {cmd}")
-    resp = world.http.post(api.v(f"/images/create?fromSrc=-&repo={repo}&tag={tag}&changes={changes}"),
-                           content=context.rootfs_tar.read_bytes(), headers={"Content-Type": "application/x-tar"})
+    resp = world.http.post(
+        api.v(f"/images/create?fromSrc=-&repo={repo}&tag={tag}&changes={changes}"),
+        content=context.rootfs_tar.read_bytes(),
+        headers={"Content-Type": "application/x-tar"},
+    )
     api.check(resp, 200)
     world.image_refs.append(ref)
     ident = world.image_id(ref)
@@ -58,9 +61,14 @@ def step_import_changes(context: Any, ref: str) -> None:
     world = _w(context)
     ref = world.expand(ref)
     repo, _, tag = ref.rpartition(":")
-    query = f"fromSrc=-&repo={repo}&tag={tag}" + "".join(f"&changes={quote(row['change'])}" for row in context.table)
-    resp = world.http.post(api.v(f"/images/create?{query}"), content=context.rootfs_tar.read_bytes(),
-                           headers={"Content-Type": "application/x-tar"})
+    query = f"fromSrc=-&repo={repo}&tag={tag}" + "".join(
+        f"&changes={quote(row['change'])}" for row in context.table
+    )
+    resp = world.http.post(
+        api.v(f"/images/create?{query}"),
+        content=context.rootfs_tar.read_bytes(),
+        headers={"Content-Type": "application/x-tar"},
+    )
     world.last_response = resp
     world.image_refs.append(ref)
     api.check(resp, 200)
@@ -80,8 +88,12 @@ def step_saved_from_reference(context: Any, source: str, ref: str) -> None:
     ref = world.expand(ref)
     reference = make_target("docker")
     reference.ensure_running()
-    saved = subprocess.run([cli.docker(), "-H", reference.host, "save", source], capture_output=True,
-                           stdin=subprocess.DEVNULL, timeout=120)
+    saved = subprocess.run(
+        [cli.docker(), "-H", reference.host, "save", source],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert saved.returncode == 0, saved.stderr.decode()
     world.values["archive"] = _retag_archive(saved.stdout, ref)
     world.image_refs.append(ref)
@@ -89,7 +101,7 @@ def step_saved_from_reference(context: Any, source: str, ref: str) -> None:
 
 def _retag_archive(data: bytes, ref: str) -> bytes:
     """Rewrite the RepoTags/repositories of a docker-save archive to `ref`."""
-    src = tarfile.open(fileobj=io.BytesIO(data))
+    src = tarfile.open(fileobj=io.BytesIO(data))  # noqa: SIM115 - in memory, read in full below
     out = io.BytesIO()
     repo, _, tag = ref.rpartition(":")
     with tarfile.open(fileobj=out, mode="w") as dst:
@@ -122,8 +134,11 @@ def step_oci_archive(context: Any, ref: str, cmd: str) -> None:
 @when("I load the archive")
 def step_load(context: Any) -> None:
     world = _w(context)
-    resp = world.http.post(api.v("/images/load?quiet=1"), content=world.values["archive"],
-                           headers={"Content-Type": "application/x-tar"})
+    resp = world.http.post(
+        api.v("/images/load?quiet=1"),
+        content=world.values["archive"],
+        headers={"Content-Type": "application/x-tar"},
+    )
     world.last_response = resp
     world.last_json = _stream(resp) if resp.status_code == 200 else resp.json()
 

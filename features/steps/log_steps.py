@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from behave import then, when
@@ -15,7 +15,7 @@ TS_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z (.*)$")
 
 
 def parse_ts(stamp: str, frac: str | None) -> datetime:
-    base = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    base = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return base + timedelta(microseconds=int((frac or "0")[:6].ljust(6, "0")))
 
 
@@ -34,7 +34,7 @@ def step_log_time(context: Any, seconds: float, line: str, alias: str, key: str)
 
 
 def demux(data: bytes) -> tuple[bytes, bytes]:
-    """Split Docker's stdcopy frames (8-byte header: stream, 0, 0, 0, big-endian length) into stdout, stderr."""
+    """Split Docker's stdcopy frames (header: stream, 0, 0, 0, big-endian length) into stdout, stderr."""
     out, err = b"", b""
     while data:
         assert len(data) >= 8, f"truncated frame header {data!r}"

@@ -32,7 +32,8 @@ def step_sdk_run(context: Any, command: str) -> None:
     world: World = context.world
     try:
         world.values["sdk_output"] = _sdk(context).containers.run(
-            "busybox", shlex.split(command), remove=True, labels=_labels(world))
+            "busybox", shlex.split(command), remove=True, labels=_labels(world)
+        )
         world.values["sdk_error"] = None
     except docker.errors.ContainerError as exc:
         world.values["sdk_error"] = exc
@@ -42,7 +43,8 @@ def step_sdk_run(context: Any, command: str) -> None:
 def step_sdk_run_detached(context: Any, command: str, alias: str) -> None:
     world: World = context.world
     container = _sdk(context).containers.run(
-        "busybox", shlex.split(command), detach=True, name=world.name(alias), labels=_labels(world))
+        "busybox", shlex.split(command), detach=True, name=world.name(alias), labels=_labels(world)
+    )
     world.track_container(container.id, alias)
 
 
@@ -50,7 +52,8 @@ def step_sdk_run_detached(context: Any, command: str, alias: str) -> None:
 def step_sdk_create(context: Any, alias: str, command: str) -> None:
     world: World = context.world
     container = _sdk(context).containers.create(
-        "busybox", shlex.split(command), name=world.name(alias), labels=_labels(world))
+        "busybox", shlex.split(command), name=world.name(alias), labels=_labels(world)
+    )
     world.track_container(container.id, alias)
 
 
