@@ -246,29 +246,48 @@ def _fingerprint(spec_text: bytes, patch_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def cache_path(cache_dir: Path, spec_file: Path = SPEC_FILE, patch_dir: Path = PATCH_DIR) -> Path:
+    """Where the patched spec for this spec file, these patches and this module is cached."""
+    return cache_dir / f"spec-{_fingerprint(spec_file.read_bytes(), patch_dir)}.pickle"
+
+
+def read_cache(cache: Path) -> Spec | None:
+    try:
+        cached = pickle.loads(cache.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        cached = None
+    if isinstance(cached, dict):
+        log.debug("patched spec from cache %s", cache)
+        return cached
+    log.warning("ignoring corrupt spec cache %s", cache)
+    return None
+
+
+def write_cache(cache: Path, spec: Spec) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(cache)
+    except OSError as exc:
+        log.warning("cannot cache the patched spec in %s: %s", cache, exc)
+
+
+def build_spec(spec_file: Path = SPEC_FILE, patch_dir: Path = PATCH_DIR) -> Spec:
+    """The vendored spec with every patch applied (no cache)."""
+    return patched_spec(_yaml_load(spec_file.read_text()), load_patches(patch_dir))
+
+
 def load_spec(spec_file: Path = SPEC_FILE, patch_dir: Path = PATCH_DIR,
               cache_dir: Path | None = None) -> Spec:
     """The patched spec; with ``cache_dir`` it is read from/written to ``<cache_dir>/spec-<hash>.pickle``."""
-    text = spec_file.read_bytes()
-    cache: Path | None = None
-    if cache_dir is not None:
-        cache = cache_dir / f"spec-{_fingerprint(text, patch_dir)}.pickle"
-        if cache.exists():
-            try:
-                cached = pickle.loads(cache.read_bytes())
-                if isinstance(cached, dict):
-                    log.debug("patched spec from cache %s", cache)
-                    return cached
-            except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
-                pass
-            log.warning("ignoring corrupt spec cache %s", cache)
-    spec = patched_spec(_yaml_load(text.decode()), load_patches(patch_dir))
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(cache)
-        except OSError as exc:
-            log.warning("cannot cache the patched spec in %s: %s", cache, exc)
+    if cache_dir is None:
+        return build_spec(spec_file, patch_dir)
+    cache = cache_path(cache_dir, spec_file, patch_dir)
+    spec = read_cache(cache)
+    if spec is None:
+        spec = build_spec(spec_file, patch_dir)
+        write_cache(cache, spec)
     return spec

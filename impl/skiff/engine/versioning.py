@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from skiff.engine.buildinfo import ENGINE_VERSION
 from skiff.engine.errors import error_body
 from skiff.engine.spec import API_VERSION, MIN_API_VERSION
+
+log = logging.getLogger("skiff.engine.api")
 
 BASE_PATH = f"/v{API_VERSION}"
 _VERSIONED = re.compile(r"^/v([0-9]+(?:\.[0-9]+)*)(/.*)?$")
@@ -58,6 +61,8 @@ class VersionMiddleware:
             await self.app(scope, receive, send)
             return
         path, version = rewrite_path(scope["path"])
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Calling %s %s", scope["method"], scope["path"])
         if version is not None:
             message = version_error(version)
             if message is not None:

@@ -121,3 +121,17 @@ def test_cache_roundtrip(tmp_path: Path, patched: dict[str, Any]) -> None:
     assert specmod.load_spec(cache_dir=tmp_path) == first == patched
     files[0].write_bytes(b"corrupt")
     assert specmod.load_spec(cache_dir=tmp_path) == patched
+
+
+def test_app_built_from_the_cache_skips_revalidation_and_still_routes(tmp_path: Path) -> None:
+    from connexion.spec import Swagger2Specification
+
+    from skiff.engine.app import create_app
+
+    before = Swagger2Specification._validate_spec
+    first = create_app(spec_cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("spec-*.pickle"))) == 1
+    second = create_app(spec_cache_dir=tmp_path)
+    assert Swagger2Specification._validate_spec == before
+    assert second.resolver.resolved == first.resolver.resolved
+    assert len(second.resolver.resolved) == 105
