@@ -63,8 +63,20 @@ def parse(argv: list[str]) -> tuple[dict[str, str], str]:
     if command not in ("start", "serve"):
         raise UsageError(f"unknown command {command!r}" if command else "a command is required")
     opts["bundle"] = os.path.abspath(opts["bundle"])
+    opts["runtime"] = _resolve(opts["runtime"])
     opts["log_path"] = os.path.abspath(opts["log_path"])
     return opts, command
+
+
+def _resolve(runtime: str) -> str:
+    """An absolute path for the runtime: the daemon runs in ``/`` and spawns it without a PATH search."""
+    if "/" in runtime:
+        return os.path.abspath(runtime)
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(d or ".", runtime)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return os.path.abspath(candidate)
+    return runtime  # reported by create as a runtime that cannot be executed
 
 
 def _socket_path(opts: dict[str, str]) -> str:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from conftest import Container, pid_alive, until
+from shim_support import Container, pid_alive, until
 from skiff import errdefs
 from skiff.shim.protocol import ShimClient, decode_frame_header, start_shim
 

@@ -78,3 +78,14 @@ def test_runtime_messages_map_to_kinds(message: str, kind: type[errdefs.SkiffErr
     from skiff.shim.runc import _kind_for
 
     assert _kind_for(message) is kind
+
+
+def test_runtime_path_is_made_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    exe = tmp_path / "myruntime"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"/nonexistent:{tmp_path}")
+    assert main._resolve("myruntime") == str(exe)
+    monkeypatch.chdir(tmp_path)
+    assert main._resolve("./myruntime") == str(exe)
+    assert main._resolve("missing-runtime") == "missing-runtime"
