@@ -6,13 +6,10 @@ local to it so ``state``/``start``/``kill``/``delete`` start fast.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
 import time
 
-from skiff.runtime import state
+from skiff.runtime import jsonfast, state
 from skiff.runtime.errors import ContainerError
 from skiff.runtime.state import ContainerRecord, Status
 
@@ -23,6 +20,15 @@ if TYPE_CHECKING:
     from skiff.runtime.syscalls.protocol import Syscalls
 
 OCI_VERSION = "1.0.2-dev"
+SIGKILL = 9
+# Linux signal numbers (x86_64 and aarch64 agree); a table, because ``import signal`` imports enum
+SIGNALS = {
+    "SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGIOT": 6, "SIGBUS": 7,
+    "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12, "SIGPIPE": 13, "SIGALRM": 14,
+    "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17, "SIGCLD": 17, "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20,
+    "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23, "SIGXCPU": 24, "SIGXFSZ": 25, "SIGVTALRM": 26, "SIGPROF": 27,
+    "SIGWINCH": 28, "SIGIO": 29, "SIGPOLL": 29, "SIGPWR": 30, "SIGSYS": 31, "SIGRTMIN": 34, "SIGRTMAX": 64,
+}
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 
 
@@ -51,7 +57,7 @@ def load_spec(bundle: str) -> Spec:
     except FileNotFoundError:
         raise ContainerError("JSON specification file config.json not found") from None
     try:
-        config = json.loads(raw)
+        config = jsonfast.loads(raw)
     except ValueError as exc:
         raise ContainerError(f"invalid config.json: {exc}") from None
     try:
@@ -121,11 +127,11 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "",
         return record
     except BaseException:
         if init_pid:
-            _kill_quietly(init_pid, signal.SIGKILL)
+            _kill_quietly(init_pid, SIGKILL)
             _wait_gone(init_pid, None)
         if cgroups is not None:
             for pid in cgroups.pids():
-                _kill_quietly(pid, signal.SIGKILL)
+                _kill_quietly(pid, SIGKILL)
             cgroups.destroy()
         _remove_dir(directory)
         raise
@@ -168,9 +174,9 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         return init_pid
     except BaseException:
         if init_pid:
-            _kill_quietly(init_pid, signal.SIGKILL)
+            _kill_quietly(init_pid, SIGKILL)
         if pid:
-            _kill_quietly(pid, signal.SIGKILL)
+            _kill_quietly(pid, SIGKILL)
             os.waitpid(pid, 0)
         raise
     finally:
@@ -211,7 +217,7 @@ def _state_dict(root: str, record: ContainerRecord, owner: str = "") -> dict[str
     status = state.status(root, record)
     out: dict[str, object] = {
         "ociVersion": OCI_VERSION, "id": record.id,
-        "pid": 0 if status is Status.STOPPED else record.pid, "status": status.value,
+        "pid": 0 if status == Status.STOPPED else record.pid, "status": status,
         "bundle": record.bundle, "rootfs": record.rootfs, "created": record.created, "owner": owner,
     }
     if record.annotations:
@@ -241,7 +247,7 @@ def parse_signal(raw: str) -> int:
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:
-        return int(signal.Signals[name])
+        return SIGNALS[name]
     except KeyError:
         raise ContainerError(f'unknown signal "{raw}"') from None
 
@@ -275,12 +281,12 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
 def destroy(root: str, record: ContainerRecord) -> None:
     """SIGKILL what is left (init, then the cgroup's processes); remove the cgroups and the state dir."""
     if state.init_alive(record):
-        _kill_quietly(record.pid, signal.SIGKILL)
+        _kill_quietly(record.pid, SIGKILL)
         _wait_gone(record.pid, record.start_time)
     if record.cgroup_paths:
         cgroups = _cgroups(record)
         for pid in cgroups.pids():
-            _kill_quietly(pid, signal.SIGKILL)
+            _kill_quietly(pid, SIGKILL)
         try:
             cgroups.destroy()
         except OSError as exc:
@@ -295,8 +301,10 @@ def _cgroups(record: ContainerRecord) -> Cgroups:
 
 
 def _kill_quietly(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    try:  # noqa: SIM105 - contextlib costs start-up time
         os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _wait_gone(pid: int, start_time: int | None, timeout: float = 10.0) -> None:
@@ -316,7 +324,11 @@ def _remove_dir(directory: str) -> None:
     except FileNotFoundError:
         return
     for name in names:
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 - contextlib costs start-up time
             os.unlink(os.path.join(directory, name))
-    with contextlib.suppress(FileNotFoundError):
+        except FileNotFoundError:
+            pass
+    try:  # noqa: SIM105
         os.rmdir(directory)
+    except FileNotFoundError:
+        pass

@@ -17,9 +17,10 @@ End of file on the child->create pipe before ``ready`` means the child died with
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
+
+from skiff.runtime import jsonfast
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,12 @@ def encode(msg: Message) -> bytes:
         body["pid"] = msg.pid
     elif isinstance(msg, Error):
         body["message"] = msg.message
-    return json.dumps(body).encode() + b"\n"
+    return jsonfast.dumps(body).encode() + b"\n"
 
 
 def decode(line: bytes) -> Message:
     try:
-        body = json.loads(line)
+        body = jsonfast.loads(line)
         kind = body["type"]
         if kind == "cgroups":
             return CgroupsReady()

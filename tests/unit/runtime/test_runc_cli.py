@@ -13,35 +13,51 @@ from skiff.runtime.errors import ContainerError
 pytestmark = pytest.mark.unit
 
 
-def parse(*argv: str) -> object:
-    return cli.build_parser().parse_args(list(argv))
+def parse(*argv: str) -> cli.Args:
+    return cli.parse(list(argv))
 
 
 def test_global_options_and_create() -> None:
     a = parse("--root", "/r", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b",
               "--pid-file", "/p", "--console-socket", "/s", "c1")
-    assert (a.root, a.log, a.log_format, a.command, a.bundle, a.pid_file, a.console_socket, a.id) == (  # type: ignore[attr-defined]
+    assert (a.root, a.log, a.log_format, a.command, a.bundle, a.pid_file, a.console_socket, a.id) == (
         "/r", "/l", "json", "create", "/b", "/p", "/s", "c1")
+
+
+def test_single_dash_and_equals_forms() -> None:
+    a = parse("-root=/r", "--debug", "run", "-bundle", "/b", "-d", "--pid-file=/p", "c1")
+    assert (a.root, a.debug, a.command, a.bundle, a.detach, a.pid_file, a.id) == (
+        "/r", True, "run", "/b", True, "/p", "c1")
+    a = parse("create", "--no-pivot", "--no-new-keyring", "--preserve-fds", "0", "c1")
+    assert a.id == "c1"
 
 
 def test_defaults() -> None:
     a = parse("kill", "c1")
-    assert (a.root, a.signal, a.all) == ("/run/skiff-runc", "SIGTERM", False)  # type: ignore[attr-defined]
+    assert (a.root, a.signal, a.all) == ("/run/skiff-runc", "SIGTERM", False)
     a = parse("run", "-d", "c1")
-    assert (a.detach, a.bundle) == (True, ".")  # type: ignore[attr-defined]
-    a = parse("delete", "-f", "c1")
-    assert a.force is True  # type: ignore[attr-defined]
+    assert (a.detach, a.bundle) == (True, ".")
+    assert parse("delete", "-f", "c1").force is True
     a = parse("list", "-f", "json", "-q")
-    assert (a.format, a.quiet) == ("json", True)  # type: ignore[attr-defined]
+    assert (a.format, a.quiet) == ("json", True)
     a = parse("kill", "--all", "c1", "9")
-    assert (a.all, a.signal) == (True, "9")  # type: ignore[attr-defined]
+    assert (a.all, a.signal) == (True, "9")
 
 
-def test_usage_error_is_a_container_error() -> None:
-    with pytest.raises(ContainerError):
-        parse("frobnicate")
-    with pytest.raises(ContainerError):
-        parse("start")
+@pytest.mark.parametrize(("argv", "message"), [
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["start"], '"start" requires exactly 1 argument(s)'),
+    (["start", "a", "b"], '"start" requires exactly 1 argument(s)'),
+    (["kill", "a", "b", "c"], '"kill" requires between 1 and 2 argument(s)'),
+    (["create", "--bogus", "c1"], "flag provided but not defined: --bogus"),
+    (["create", "c1", "--bundle"], "flag needs an argument: --bundle"),
+    (["--log-format", "xml", "list"], "invalid value 'xml' for flag --log-format"),
+    (["list", "--format", "yaml"], "invalid value 'yaml' for flag --format"),
+])
+def test_usage_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(ContainerError) as info:
+        cli.parse(argv)
+    assert str(info.value).endswith(message)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -85,6 +101,13 @@ def test_text_error_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_delete_force_missing_is_ok(tmp_path: Path) -> None:
     assert cli.main(["--root", str(tmp_path), "delete", "--force", "nope"]) == 0
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("skiff-runc version")
+    assert cli.main([]) == 0
+    assert "usage: skiff-runc" in capsys.readouterr().out
 
 
 def test_list_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,18 +24,18 @@ def test_start_only_from_created() -> None:
 
 
 @pytest.mark.parametrize("status", [Status.CREATED, Status.RUNNING])
-def test_kill_allowed(status: Status) -> None:
+def test_kill_allowed(status: str) -> None:
     state.can_kill(status)
 
 
 @pytest.mark.parametrize("status", [Status.STOPPED, Status.CREATING])
-def test_kill_refused(status: Status) -> None:
+def test_kill_refused(status: str) -> None:
     with pytest.raises(ContainerError, match="container not running"):
         state.can_kill(status)
 
 
 @pytest.mark.parametrize("status", [Status.CREATED, Status.STOPPED])
-def test_delete_allowed_without_force(status: Status) -> None:
+def test_delete_allowed_without_force(status: str) -> None:
     state.can_delete("c1", status, force=False)
 
 
@@ -58,20 +58,20 @@ def test_status_from_pid_and_fifo(tmp_path: Path) -> None:
     (tmp_path / "c1").mkdir()
     state.save(str(tmp_path), record)
     os.mkfifo(tmp_path / "c1" / state.FIFO)
-    assert state.status(str(tmp_path), record) is Status.CREATED
+    assert state.status(str(tmp_path), record) == Status.CREATED
     (tmp_path / "c1" / state.FIFO).unlink()
-    assert state.status(str(tmp_path), record) is Status.RUNNING
+    assert state.status(str(tmp_path), record) == Status.RUNNING
 
 
 def test_reused_pid_is_stopped(tmp_path: Path) -> None:
     me = os.getpid()
     start_time = state.pid_start_time(me)
     assert start_time is not None
-    assert state.status(str(tmp_path), _record(me, start_time + 1)) is Status.STOPPED
+    assert state.status(str(tmp_path), _record(me, start_time + 1)) == Status.STOPPED
 
 
 def test_missing_pid_is_stopped(tmp_path: Path) -> None:
-    assert state.status(str(tmp_path), _record(2**22 + 7, 1)) is Status.STOPPED
+    assert state.status(str(tmp_path), _record(2**22 + 7, 1)) == Status.STOPPED
 
 
 def test_state_file_round_trip(tmp_path: Path) -> None:
