@@ -23,6 +23,8 @@ def go_json(obj: Any) -> bytes:
 
 
 def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A ``application/json`` response with Docker's encoding."""
+    """A ``application/json`` response with Docker's encoding (no body for 204 and 304)."""
+    if status in (204, 304):
+        return Response(status_code=status, headers=dict(headers or {}))
     return Response(go_json(obj), status_code=status, headers=dict(headers or {}),
                     media_type="application/json")

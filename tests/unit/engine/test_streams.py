@@ -59,3 +59,12 @@ async def test_hijack_response_without_the_protocol_is_a_plain_stream() -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/vnd.docker.raw-stream"
     assert r.content == b"one two"
+
+
+def test_json_response_is_go_shaped() -> None:
+    from skiff.engine.responses import go_json, json_response
+
+    assert go_json({"a": "<b>&", "n": None, "l": [1]}) == b'{"a":"\\u003cb\\u003e\\u0026","n":null,"l":[1]}\n'
+    assert json_response(None, 204).body == b""
+    r = json_response({"x": 1}, 201)
+    assert (r.status_code, r.media_type, r.body) == (201, "application/json", b'{"x":1}\n')
