@@ -8,9 +8,10 @@ Conflict and FailedPrecondition).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 from grpc import aio
@@ -70,6 +71,46 @@ async def _stream(call: Any) -> AsyncIterator[Any]:
         raise error_from_rpc(err) from None
     finally:
         call.cancel()
+
+
+class ServerStream(Generic[T]):
+    """A server-streaming call that starts when it is created (not on first iteration).
+
+    ``await stream.ready()`` returns once the server has set the stream up (an event subscription is
+    registered; an attach is forwarding output), so nothing published after that is missed. Iterate with
+    ``async for``; errors surface as errdefs exceptions; ``cancel()`` ends the call.
+    """
+
+    def __init__(self, call: Any, convert: Callable[[Any], T]) -> None:
+        self._call = call
+        self._convert = convert
+        self._iter: Any = None
+
+    async def ready(self) -> None:
+        try:
+            await self._call.initial_metadata()
+        except aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+
+    def __aiter__(self) -> ServerStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._iter is None:
+            self._iter = self._call.__aiter__()
+        try:
+            return self._convert(await self._iter.__anext__())
+        except aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        except asyncio.CancelledError:
+            self._call.cancel()
+            raise
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+    async def aclose(self) -> None:
+        self._call.cancel()
 
 
 class CoreClient:
@@ -197,19 +238,19 @@ class CoreClient:
     async def tasks_delete(self, container_id: str) -> pb.Task:
         return await _call(lambda: self._tasks.Delete(pb.ContainerID(id=container_id)))
 
-    async def tasks_attach(
+    def tasks_attach(
         self, container_id: str, stdout: bool = True, stderr: bool = True
-    ) -> AsyncIterator[bytes]:
-        """Yield Docker stdcopy frames (8-byte header + payload) as the shim sends them."""
+    ) -> ServerStream[bytes]:
+        """Docker stdcopy frames (8-byte header + payload) as the shim sends them, until the output ends.
+
+        ``await stream.ready()`` before starting the task to be sure to see all of its output."""
         req = pb.AttachRequest(container_id=container_id, stdout=stdout, stderr=stderr)
-        async for frame in _stream(self._tasks.Attach(req)):
-            yield bytes(frame.data)
+        return ServerStream(self._tasks.Attach(req), lambda frame: bytes(frame.data))
 
     # ---------- events ----------
-    async def events_subscribe(self) -> AsyncIterator[pb.Event]:
-        """Every event published after the subscription is established, until the caller stops iterating."""
-        async for event in _stream(self._events.Subscribe(pb.Empty())):
-            yield event
+    def events_subscribe(self) -> ServerStream[pb.Event]:
+        """Every event published once the subscription is set up (``await stream.ready()``)."""
+        return ServerStream(self._events.Subscribe(pb.Empty()), lambda event: event)
 
     # ---------- introspection ----------
     async def version(self) -> pb.VersionResponse:

@@ -40,11 +40,23 @@ class Exchange:
         for q in self._subscribers:
             q.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[Event]:
-        q: asyncio.Queue[Event] = asyncio.Queue()
-        self._subscribers.add(q)
+    def subscribe(self) -> Subscription:
+        """A subscription registered now: it sees every event published from here on."""
+        return Subscription(self)
+
+
+class Subscription:
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        exchange._subscribers.add(self._queue)
+
+    def close(self) -> None:
+        self._exchange._subscribers.discard(self._queue)
+
+    async def events(self) -> AsyncIterator[Event]:
         try:
             while True:
-                yield await q.get()
+                yield await self._queue.get()
         finally:
-            self._subscribers.discard(q)
+            self.close()

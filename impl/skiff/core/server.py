@@ -260,7 +260,10 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
     @stream_rpc
     async def Attach(self, request: pb.AttachRequest, context: Any) -> AsyncIterator[pb.AttachFrame]:
         async for frame in self.tasks.attach(request.container_id, request.stdout, request.stderr):
-            yield pb.AttachFrame(data=frame)
+            if frame:
+                yield pb.AttachFrame(data=frame)
+            else:  # the shim is forwarding output now: the caller's ready()
+                await context.send_initial_metadata(())
 
 
 class EventsServicer(pb_grpc.EventsServicer):  # type: ignore[misc]
@@ -268,9 +271,13 @@ class EventsServicer(pb_grpc.EventsServicer):  # type: ignore[misc]
         self.exchange = exchange
 
     async def Subscribe(self, request: pb.Empty, context: Any) -> AsyncIterator[pb.Event]:
-        await context.send_initial_metadata(())  # the subscription is live once the caller sees headers
-        async for event in self.exchange.subscribe():
-            yield event_pb(event)
+        sub = self.exchange.subscribe()
+        try:
+            await context.send_initial_metadata(())  # the caller's ready(): the subscription is live
+            async for event in sub.events():
+                yield event_pb(event)
+        finally:
+            sub.close()
 
 
 class IntrospectionServicer(pb_grpc.IntrospectionServicer):  # type: ignore[misc]

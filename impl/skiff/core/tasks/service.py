@@ -268,9 +268,11 @@ class TaskService:
         return task
 
     async def attach(self, container_id: str, stdout: bool, stderr: bool) -> AsyncIterator[bytes]:
-        """Stdcopy frames from the shim until the task's output ends or the caller goes away."""
+        """Stdcopy frames from the shim until the task's output ends or the caller goes away; an empty
+        first item marks the moment the shim is forwarding."""
         task = self._get(container_id)
         if task.shim is None:
+            yield b""
             return
         sock_path = task.shim.socket_path
         stream = await asyncio.to_thread(lambda: ShimClient(sock_path).attach(stdout, stderr))
@@ -289,6 +291,7 @@ class TaskService:
 
         threading.Thread(target=pump, daemon=True, name=f"attach-{container_id}").start()
         try:
+            yield b""  # attached: everything the task writes from now on comes through
             while (frame := await queue.get()) is not None:
                 yield frame
         finally:
