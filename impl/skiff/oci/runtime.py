@@ -2,13 +2,13 @@
 
 The OCI config is the data model (no second config model beside it): ``Spec.from_dict`` reads a
 config that already passed ``skiff.oci.validate.validate_config``; ``to_dict`` writes the JSON shape.
-Fields Skiff does not act on yet are kept in ``Spec.raw`` so nothing is lost on a round trip.
+Frozen value classes (``skiff.oci.model.Model``: dataclass semantics without the import cost).
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from skiff.oci.model import Model, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 OCI_VERSION = "1.0.2-dev"  # what Docker 20.10 / runc 1.1 write; the schema accepts any string
 
 
-@dataclass(frozen=True)
-class User:
+class User(Model):
     uid: int = 0
     gid: int = 0
     umask: int | None = None
@@ -42,15 +41,13 @@ class User:
         return out
 
 
-@dataclass(frozen=True)
-class Rlimit:
+class Rlimit(Model):
     type: str
     soft: int
     hard: int
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(Model):
     bounding: tuple[str, ...] = ()
     effective: tuple[str, ...] = ()
     permitted: tuple[str, ...] = ()
@@ -63,8 +60,7 @@ class Capabilities:
                       ("bounding", "effective", "permitted", "inheritable", "ambient")})
 
 
-@dataclass(frozen=True)
-class Process:
+class Process(Model):
     cwd: str
     args: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
@@ -95,14 +91,12 @@ class Process:
         return out
 
 
-@dataclass(frozen=True)
-class Root:
+class Root(Model):
     path: str
     readonly: bool = False
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Model):
     destination: str
     type: str = ""
     source: str = ""
@@ -124,14 +118,12 @@ class Mount:
         return out
 
 
-@dataclass(frozen=True)
-class Namespace:
+class Namespace(Model):
     type: str  # pid network mount ipc uts user cgroup time
     path: str = ""
 
 
-@dataclass(frozen=True)
-class Resources:
+class Resources(Model):
     """The resource limits Skiff applies so far (others are ignored)."""
 
     memory_limit: int | None = None
@@ -142,8 +134,7 @@ class Resources:
         return cls(memory_limit=d.get("memory", {}).get("limit"), pids_limit=d.get("pids", {}).get("limit"))
 
 
-@dataclass(frozen=True)
-class Linux:
+class Linux(Model):
     namespaces: tuple[Namespace, ...] = ()
     cgroups_path: str = ""
     resources: Resources = field(default_factory=Resources)
@@ -169,8 +160,7 @@ class Linux:
         return next((ns for ns in self.namespaces if ns.type == kind), None)
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Model):
     oci_version: str
     process: Process | None = None
     root: Root | None = None
@@ -197,8 +187,7 @@ class Spec:
 STATUSES = ("creating", "created", "running", "stopped")
 
 
-@dataclass(frozen=True)
-class State:
+class State(Model):
     """The OCI state of a container (state-schema.json); runc adds rootfs, created and owner."""
 
     id: str

@@ -15,7 +15,6 @@ parsed spec already in memory, and talk to ``create`` through the typed protocol
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 
@@ -257,5 +256,7 @@ def reset_signals() -> None:
 
 def _report(channel: sync.Channel, exc: BaseException) -> None:
     message = str(exc) if isinstance(exc, ContainerError) else f"{type(exc).__name__}: {exc}"
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib costs start-up time
         channel.send(sync.Error(message))
+    except OSError:
+        pass

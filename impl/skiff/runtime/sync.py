@@ -18,29 +18,25 @@ End of file on the child->create pipe before ``ready`` means the child died with
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from skiff.oci.model import Model
 from skiff.runtime import jsonfast
 
 
-@dataclass(frozen=True)
-class CgroupsReady:
+class CgroupsReady(Model):
     kind = "cgroups"
 
 
-@dataclass(frozen=True)
-class InitPid:
+class InitPid(Model):
     pid: int
     kind = "init-pid"
 
 
-@dataclass(frozen=True)
-class Ready:
+class Ready(Model):
     kind = "ready"
 
 
-@dataclass(frozen=True)
-class Error:
+class Error(Model):
     message: str
     kind = "error"
 

@@ -65,6 +65,8 @@ def mutate(path: str, value: Any) -> dict[str, Any]:
     ("mounts.0.destination", KeyError, "mounts[0] must contain ['destination'] properties"),
     ("linux.namespaces.0.type", "bogus", "linux.namespaces[0] cannot be validated by any definition"),
     ("hostname", 7, "hostname must be string"),
+    ("process.rlimits", [{"type": "nofile", "soft": 1, "hard": 1}],
+     "process.rlimits[0].type must match pattern"),
 ])
 def test_bad_configs_are_refused(path: str, value: Any, message: str) -> None:
     with pytest.raises(InvalidConfig) as info:
