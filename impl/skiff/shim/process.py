@@ -24,6 +24,17 @@ _ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
+def has_own_pid_namespace(bundle: str) -> bool:
+    """Whether ``config.json`` gives the container a new pid namespace (one without a ``path`` to join)."""
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            config = json.load(f)
+        namespaces = config.get("linux", {}).get("namespaces", [])
+        return any(ns.get("type") == "pid" and not ns.get("path") for ns in namespaces)
+    except (OSError, ValueError, AttributeError):
+        return True  # unknown: assume the usual, which needs no extra kill
+
+
 def exit_code(wait_status: int) -> int:
     """Docker's exit code: the process's exit status, or 128 + the signal that killed it."""
     code = os.waitstatus_to_exitcode(wait_status)

@@ -43,6 +43,7 @@ class Service:
         self.server: Server | None = None
         self._waiters: list[Connection] = []
         self._orphans: dict[int, int] = {}
+        self._host_pid_ns = False
         self._methods = {
             "create": self.create,
             "start": self.start,
@@ -67,17 +68,49 @@ class Service:
 
     # children
     def _reap(self) -> None:
-        for pid, status in reap_all():
+        reaped = reap_all()
+        for pid, status in reaped:
             self._child_exited(pid, status)
+        if reaped and self._host_pid_ns and self.init.stopped and not self._finished():
+            self._kill_orphans()
 
     def _child_exited(self, pid: int, status: int) -> None:
         if self.init.pid and pid == self.init.pid and not self.init.stopped:
             self.init.exited(status)
+            if self._host_pid_ns:
+                self._kill_leftovers()
             self._release_waiters()
             return
         self._orphans[pid] = status
         while len(self._orphans) > MAX_ORPHANS:
             del self._orphans[next(iter(self._orphans))]
+
+    def _kill_leftovers(self) -> None:
+        """Without a pid namespace of its own, the init's exit does not end its descendants (which would
+        hold the output pipes open and ``wait`` forever): kill what is left, as containerd does."""
+        try:
+            self.runtime.kill(int(signal.SIGKILL), all_=True)
+        except errdefs.SkiffError as err:
+            print(f"skiff-shim: killing what the init left: {err}", file=sys.stderr, flush=True)
+            self._kill_orphans()
+
+    def _kill_orphans(self) -> None:
+        """SIGKILL the shim's own children: as subreaper it inherits the init's orphans. Runs again after each
+        reap until the output ends, since their children are orphaned in turn."""
+        me = os.getpid()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == me:
+                try:  # noqa: SIM105 - contextlib costs imports
+                    os.kill(int(name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def _finished(self) -> bool:
         return self.init.stopped and (self.output.done or not self.output.started)
@@ -117,6 +150,7 @@ class Service:
         except (OSError, ValueError) as err:
             self.output.abandon()
             raise errdefs.Unknown(f"runtime create left no usable pid file {pid_file}: {err}") from err
+        self._host_pid_ns = not process.has_own_pid_namespace(self.bundle)
         self.init.created(pid)
         self.output.begin()
         if pid in self._orphans:  # died between create and now

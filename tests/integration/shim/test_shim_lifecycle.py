@@ -255,3 +255,14 @@ def test_socket_and_files(containers: Make) -> None:
     c.start()
     assert c.wait(timeout=30).exit_status == 0
     assert (ctr.bundle / "init.pid").read_text().strip() == str(c.state().pid)
+
+
+def test_host_pid_namespace_leftovers_are_killed(containers: Make) -> None:
+    # a background process would hold stdout open forever after the init exits without a pid namespace
+    ctr = containers(["sh", "-c", "sleep 1000 & echo started"])
+    config = json.loads((ctr.bundle / "config.json").read_text())
+    config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "pid"]
+    (ctr.bundle / "config.json").write_text(json.dumps(config))
+    _, status = run(ctr)
+    assert status == 0
+    assert [json.loads(line)["log"] for line in ctr.log_lines()] == ["started\n"]
