@@ -33,7 +33,7 @@ def summarise(lines: list[str]) -> tuple[int, int]:
             for count, kind in PAIR.findall(m.group("body")):
                 if kind == "passed":
                     passed[env] += int(count)
-                elif kind in ("failed", "error", "errors", "hook_error", "undefined"):
+                elif kind in ("failed", "error", "errors", "hook_error", "undefined", "untested"):
                     failed[env] += int(count)
     for name, result in results.items():
         if result == "FAIL" and failed[name] == 0:

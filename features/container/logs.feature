@@ -21,10 +21,14 @@ Feature: Container logs: stdout and stderr, tail, timestamps, since and until
     And the API log stderr is empty
 
   Scenario: tail keeps the last lines
-    When I run "docker logs --tail 1 <c>"
+    Given a container "lines" that ran "sh -c 'echo a; echo b; echo c'"
+    When I run "docker logs --tail 2 <lines>"
     Then the command succeeds
-    And stdout is "out2\n"
-    And stderr is empty
+    And stdout is "b\nc\n"
+    When I run "docker logs --tail 0 <lines>"
+    Then stdout is empty
+    When I run "docker logs --tail all <lines>"
+    Then stdout is "a\nb\nc\n"
 
   Scenario: timestamps prefix every line with an RFC 3339 time
     When I run "docker logs --timestamps <c>"

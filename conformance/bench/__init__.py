@@ -1,0 +1,1 @@
+"""`python -m conformance.bench`: Skiff against the reference Docker, measured in one run, interleaved."""
