@@ -138,12 +138,16 @@ async def _run_reading(chunks: AsyncIterator[bytes], work: Callable[[QueueReader
             reader.abandon()
 
     feeder = asyncio.create_task(reader.feed(chunks))
+    worker = asyncio.ensure_future(asyncio.to_thread(run))
     try:
-        return await asyncio.to_thread(run)
+        return await asyncio.shield(worker)
     finally:
         if not feeder.done():
             feeder.cancel()
+            reader.fail(ConnectionError("request cancelled"))
         await asyncio.gather(feeder, return_exceptions=True)
+        # the worker sees the end of its input and unwinds (dropping its ingests) before we return
+        await asyncio.gather(worker, return_exceptions=True)
 
 
 class ImagesServicer(pb_grpc.ImagesServicer):  # type: ignore[misc]

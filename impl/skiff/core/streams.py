@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import queue
 from collections.abc import AsyncIterator
@@ -18,18 +19,22 @@ class QueueReader(io.RawIOBase):
         self._buf = b""
         self._eof = False
         self._space = asyncio.Event()
+        self._error: BaseException | None = None
         self.abandoned = False  # the consumer stopped reading: the producer can stop
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: Any) -> int:
+        if self._error is not None:
+            raise self._error
         while not self._buf and not self._eof:
             item = self._q.get()
             self._loop.call_soon_threadsafe(self._space.set)
             if item is None:
                 self._eof = True
             elif isinstance(item, BaseException):
+                self._error = item
                 raise item
             else:
                 self._buf = item
@@ -41,6 +46,16 @@ class QueueReader(io.RawIOBase):
     def abandon(self) -> None:
         self.abandoned = True
         self._loop.call_soon_threadsafe(self._space.set)
+
+    def fail(self, err: BaseException) -> None:
+        """End the stream with ``err`` without blocking (the producer is gone: nobody else will feed it)."""
+        while True:
+            try:
+                self._q.put_nowait(err)
+                return
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._q.get_nowait()
 
     async def put(self, item: bytes | BaseException | None) -> None:
         while not self.abandoned:
@@ -61,6 +76,6 @@ class QueueReader(io.RawIOBase):
                 if chunk:
                     await self.put(chunk)
         except BaseException as err:
-            await self.put(ConnectionError(f"request stream failed: {err}"))
+            self.fail(ConnectionError(f"request stream failed: {err!r}"))
             raise
         await self.put(None)

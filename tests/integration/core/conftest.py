@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from core_images import BUSYBOX, build_busybox_rootfs_tar
-from skiff.core.mount import unmount_all
+from core_support import BUSYBOX, build_busybox_rootfs_tar, unmount_under
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -18,15 +17,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if "root" in item.keywords and here in item.path.parents:
                 item.add_marker(skip)
-
-
-def unmount_under(root: Path) -> None:
-    """Unmount every mount point below ``root`` (deepest first) so a failed test leaves nothing mounted."""
-    prefix = os.path.realpath(root) + "/"
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
-        unmount_all(point)
 
 
 @pytest.fixture
@@ -46,8 +36,8 @@ REF_DOCKER = "unix:///var/run/docker-ref.sock"
 
 
 @pytest.fixture(scope="session")
-def docker_save_tar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """``docker save busybox:latest`` from the reference daemon, and that image's ID."""
+def docker_save_tar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
+    """``docker save busybox:latest`` from the reference daemon, and that image's ID and Size."""
     import shutil
     import subprocess
 
@@ -57,9 +47,10 @@ def docker_save_tar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
     try:
         subprocess.run(["docker", "-H", REF_DOCKER, "save", "busybox:latest", "-o", str(dest)], check=True,
                        capture_output=True, timeout=120)
-        inspect = ["docker", "-H", REF_DOCKER, "image", "inspect", "busybox:latest", "--format", "{{.Id}}"]
+        inspect = ["docker", "-H", REF_DOCKER, "image", "inspect", "busybox:latest",
+                   "--format", "{{.Id}} {{.Size}}"]
         out = subprocess.run(inspect, check=True, capture_output=True, text=True, timeout=60)
-        image_id = out.stdout.strip()
+        image_id, size = out.stdout.split()
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"reference docker cannot save busybox: {err}")
-    return dest, image_id
+    return dest, image_id, int(size)

@@ -1,8 +1,14 @@
-"""Image tarballs for core tests: a busybox rootfs tar and a hand-made OCI image layout."""
+"""Helpers for core tests: a busybox rootfs tar, a hand-made OCI image layout, mount cleanup.
+
+(Not in conftest.py: every test directory has a ``conftest`` module, so importing from one is ambiguous.)
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from skiff.core.mount import unmount_all
 
 BUSYBOX = Path("/bin/busybox")
 
@@ -90,3 +96,12 @@ def build_oci_layout_tar(rootfs_tar: Path, dest: Path, names: list[str]) -> dict
             add("blobs/sha256/" + digest(blob).split(":")[1], blob)
         add("index.json", index)
     return {"config": digest(config), "manifest": digest(manifest), "diff_id": diff_id}
+
+
+def unmount_under(root: Path) -> None:
+    """Unmount every mount point below ``root`` (deepest first) so a failed test leaves nothing mounted."""
+    prefix = os.path.realpath(root) + "/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        unmount_all(point)

@@ -22,7 +22,7 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import unmount_under
+from core_support import unmount_under
 from skiff import errdefs
 from skiff.core import specgen
 from skiff.core.api import core_pb2 as pb
@@ -274,6 +274,53 @@ def test_failed_create_leaves_nothing_behind(daemon: Daemon, busybox_tar: Path, 
     run(scenario())
 
 
+def test_delete_a_task_that_never_started(daemon: Daemon, busybox_tar: Path, runtime: str) -> None:
+    async def scenario() -> None:
+        c = await with_busybox(daemon, busybox_tar)
+        cid = "unstarted-" + uuid.uuid4().hex[:8]
+        await c.containers_create(cid, "busybox", {}, runtime)
+        task = await c.tasks_create(cid, spec("sleep", "100"))
+        assert pid_alive(task.pid)
+        await c.tasks_delete(cid)
+        assert not pid_alive(task.pid)
+        assert not daemon.bundle(cid).exists() and not mounted_under(daemon.state)
+        await c.containers_delete(cid)
+        await c.close()
+
+    run(scenario())
+
+
+def test_cancelled_import_leaves_nothing(daemon: Daemon, busybox_tar: Path) -> None:
+    async def scenario() -> None:
+        c = CoreClient(str(daemon.address))
+        sent = asyncio.Event()
+
+        async def half_then_hang() -> AsyncIterator[bytes]:
+            with open(busybox_tar, "rb") as f:
+                yield f.read(1 << 20)
+            sent.set()
+            await asyncio.Event().wait()  # never finishes: the caller gives up
+
+        call = asyncio.create_task(c.images_import(half_then_hang(), "half"))
+        await sent.wait()
+        ingest = daemon.root / "content" / "ingest"
+        deadline = time.monotonic() + 10
+        while not any(ingest.iterdir()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        deadline = time.monotonic() + 10
+        while any(ingest.iterdir()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert not any(ingest.iterdir()), "the daemon dropped the partial ingest"
+        assert not any((daemon.root / "content" / "blobs" / "sha256").iterdir())
+        assert await c.images_list() == []
+        await c.close()
+
+    run(scenario())
+
+
 def test_errors_map_to_errdefs(daemon: Daemon, busybox_tar: Path) -> None:
     async def scenario() -> None:
         c = await with_busybox(daemon, busybox_tar)
@@ -304,8 +351,8 @@ def test_errors_map_to_errdefs(daemon: Daemon, busybox_tar: Path) -> None:
     run(scenario())
 
 
-def test_load_through_the_daemon(daemon: Daemon, docker_save_tar: tuple[Path, str]) -> None:
-    tar, image_id = docker_save_tar
+def test_load_through_the_daemon(daemon: Daemon, docker_save_tar: tuple[Path, str, int]) -> None:
+    tar, image_id, _ = docker_save_tar
 
     async def scenario() -> None:
         c = CoreClient(str(daemon.address))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from core_images import build_busybox_rootfs_tar, build_oci_layout_tar
+from core_support import build_busybox_rootfs_tar, build_oci_layout_tar
 from skiff import errdefs
 from skiff.core.containers import ContainerService
 from skiff.core.content.local import LocalStore
@@ -162,13 +162,14 @@ def test_images_used_by_containers_survive(env: Env, busybox_tar: Path) -> None:
     assert env.blobs() == set() and env.snapshots() == set()
 
 
-def test_load_docker_save(env: Env, docker_save_tar: tuple[Path, str]) -> None:
-    tar, docker_id = docker_save_tar
+def test_load_docker_save(env: Env, docker_save_tar: tuple[Path, str, int]) -> None:
+    tar, docker_id, docker_size = docker_save_tar
     with open(tar, "rb") as f:
         loaded = env.images.load(f)
     assert [x.name for x in loaded] == ["busybox:latest"]
     img = env.images.get("busybox")
     assert img.record.config_digest == docker_id, "the image ID is the config digest, as in Docker"
+    assert img.size == docker_size
     manifest = json.loads(read_blob(env.store, img.record.target_digest))
     assert manifest["layers"][0]["mediaType"] == mt.DOCKER_LAYER
     assert manifest["layers"][0]["digest"] == img.diff_ids[0]

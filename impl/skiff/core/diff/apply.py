@@ -31,7 +31,7 @@ CHUNK = 1 << 20
 @dataclass(frozen=True)
 class ApplyResult:
     diff_id: str  # sha256 of the uncompressed tar
-    size: int  # bytes of regular files the layer adds (Docker's layer size)
+    size: int  # bytes of the regular files and symlinks the layer adds (Docker's layer size)
 
 
 class HashingReader(io.RawIOBase):
@@ -139,6 +139,7 @@ class _Extractor:
                 self.size += m.size
             elif m.issym():
                 os.symlink(m.linkname, target)
+                self.size += len(m.linkname.encode())
             elif m.islnk():
                 self._hardlink(m, target)
                 return
