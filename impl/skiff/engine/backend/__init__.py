@@ -1,1 +1,27 @@
-"""Skiff."""
+"""skiffd's backends, one service per domain; ``build_services`` is the composition main.py calls."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from skiff.engine.backend.containers import ContainerService
+from skiff.engine.backend.images import ImageService
+from skiff.engine.config import DaemonConfig
+from skiff.engine.context import Services
+
+__all__ = ["ContainerService", "ImageService", "build_services"]
+
+
+def build_services(core: Any, config: DaemonConfig) -> Services:
+    """Wire the backends over one CoreClient. Loads the container records now; the core event follower
+    starts here when called inside a running loop, or on the first container operation otherwise."""
+    containers: ContainerService | None = None
+    images = ImageService(core, users=lambda: containers)
+    containers = ContainerService(core, images, config.data_root, containerd_state=config.containerd_state)
+    try:
+        asyncio.get_running_loop()
+        containers.start_background()
+    except RuntimeError:
+        pass
+    return Services(core=core, containers=containers, images=images, config=config)

@@ -1,0 +1,152 @@
+"""Container operations (tag ``Container``): thin handlers over the containers backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from starlette.responses import Response, StreamingResponse
+
+from skiff import errdefs
+from skiff.engine.context import services
+from skiff.engine.responses import go_json, json_response
+from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
+
+
+class ContainersBackend(Protocol):
+    """What these handlers need; ``skiff.engine.backend.ContainerService`` provides it."""
+
+    async def create(self, name: str | None, body: Any) -> dict[str, Any]: ...
+    async def start(self, ref: str) -> bool: ...
+    def attach(
+        self, ref: str, stdout: bool, stderr: bool, stream: bool, logs: bool
+    ) -> AsyncIterator[bytes]: ...
+    async def wait(self, ref: str, condition: str | None = None) -> dict[str, Any]: ...
+    async def stop(self, ref: str, timeout: int | None = None) -> bool: ...
+    async def kill(self, ref: str, signal: str | None = None) -> None: ...
+    async def restart(self, ref: str, timeout: int | None = None) -> None: ...
+    async def delete(self, ref: str, force: bool = False, volumes: bool = False) -> None: ...
+    async def prune(self, filters: str | None = None) -> dict[str, Any]: ...
+    async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
+    async def list_(
+        self, all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def logs(
+        self,
+        ref: str,
+        stdout: bool = False,
+        stderr: bool = False,
+        since: str | None = None,
+        until: str | None = None,
+        timestamps: bool = False,
+        tail: str | None = None,
+        follow: bool = False,
+    ) -> tuple[bool, AsyncIterator[bytes]]: ...
+    def get(self, ref: str) -> Any: ...
+
+
+def _backend() -> ContainersBackend:
+    backend = services().containers
+    if backend is None:
+        raise errdefs.Unavailable("the containers backend is not available")
+    return backend  # type: ignore[no-any-return]
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def list_(
+    all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None, **_: Any
+) -> Response:
+    return json_response(await _backend().list_(all_, limit, size, filters))
+
+
+async def create(body: Any = None, name: str | None = None, **_: Any) -> Response:
+    if body is None:
+        raise errdefs.InvalidArgument("Config cannot be empty in order to create a container")
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except ValueError as err:
+            raise errdefs.InvalidArgument(str(err)) from None
+    return json_response(await _backend().create(name or None, body), status=201)
+
+
+async def inspect(id_: str, size: bool = False, **_: Any) -> Response:
+    return json_response(await _backend().inspect(id_, size))
+
+
+async def start(id_: str, **_: Any) -> Response:
+    started = await _backend().start(id_)
+    return Response(status_code=204 if started else 304)
+
+
+async def stop(id_: str, t: int | None = None, **_: Any) -> Response:
+    stopped = await _backend().stop(id_, t)
+    return Response(status_code=204 if stopped else 304)
+
+
+async def restart(id_: str, t: int | None = None, **_: Any) -> Response:
+    await _backend().restart(id_, t)
+    return Response(status_code=204)
+
+
+async def kill(id_: str, signal: str | None = None, **_: Any) -> Response:
+    await _backend().kill(id_, _opt_str(signal))
+    return Response(status_code=204)
+
+
+async def delete(id_: str, v: bool = False, force: bool = False, link: bool = False, **_: Any) -> Response:
+    await _backend().delete(id_, force=force, volumes=v)
+    return Response(status_code=204)
+
+
+async def prune(filters: str | None = None, **_: Any) -> Response:
+    return json_response(await _backend().prune(filters))
+
+
+async def wait(id_: str, condition: str | None = None, **_: Any) -> Response:
+    """Headers go out at once (as dockerd does); the body when the condition holds."""
+    backend = _backend()
+    backend.get(id_)
+    result = backend.wait(id_, condition)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield go_json(await result)
+
+    return StreamingResponse(body(), media_type="application/json")
+
+
+async def attach(
+    id_: str,
+    logs: bool = False,
+    stream: bool = False,
+    stdin: bool = False,
+    stdout: bool = False,
+    stderr: bool = False,
+    **_: Any,
+) -> Response:
+    backend = _backend()
+    record = backend.get(id_)
+    output = backend.attach(id_, stdout, stderr, stream, logs)
+    tty = bool(record.config.get("Tty"))
+    return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM)
+
+
+async def logs(
+    id_: str,
+    follow: bool = False,
+    stdout: bool = False,
+    stderr: bool = False,
+    since: Any = None,
+    until: Any = None,
+    timestamps: bool = False,
+    tail: Any = None,
+    **_: Any,
+) -> Response:
+    _tty, output = _backend().logs(
+        id_, stdout, stderr, _opt_str(since), _opt_str(until), timestamps, _opt_str(tail), follow
+    )
+    return StreamingResponse(output)

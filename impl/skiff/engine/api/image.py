@@ -1,0 +1,88 @@
+"""Image operations (tag ``Image``): thin handlers over the images backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs
+
+from connexion import request
+from starlette.responses import Response
+
+from skiff import errdefs
+from skiff.engine.backend.images import ImageService
+from skiff.engine.context import services
+from skiff.engine.responses import json_response
+
+
+def _backend() -> ImageService:
+    backend = services().images
+    if backend is None:
+        raise errdefs.Unavailable("the images backend is not available")
+    return backend  # type: ignore[no-any-return]
+
+
+async def _body(*already_read: Any) -> AsyncIterator[bytes]:
+    """The request body: what connexion already read for the body parameter, or the raw stream."""
+    for value in already_read:
+        if isinstance(value, bytes | bytearray):
+            yield bytes(value)
+            return
+        if isinstance(value, str):
+            yield value.encode("latin-1")
+            return
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+async def list_(all_: bool = False, filters: str | None = None, digests: bool = False, **_: Any) -> Response:
+    return json_response(await _backend().list_(all_, filters, digests))
+
+
+async def inspect(name: str, **_: Any) -> Response:
+    return json_response(await _backend().inspect(name))
+
+
+async def tag(name: str, repo: str | None = None, tag: str | None = None, **_: Any) -> Response:
+    if not repo:
+        raise errdefs.InvalidArgument("repository name must have at least one component")
+    await _backend().tag(name, repo, tag)
+    return Response(status_code=201)
+
+
+async def delete(name: str, force: bool = False, noprune: bool = False, **_: Any) -> Response:
+    return json_response(await _backend().delete(name, force, noprune))
+
+
+async def load(quiet: bool = False, images_tarball: Any = None, body: Any = None) -> Response:
+    """The body is consumed inside the handler: a streaming response would race it for ``receive``."""
+    lines = [line async for line in _backend().load(_body(images_tarball, body), quiet)]
+    return Response(b"".join(lines), media_type="application/json")
+
+
+async def create(
+    from_image: str | None = None,
+    from_src: str | None = None,
+    repo: str | None = None,
+    tag: str | None = None,
+    message: str | None = None,
+    platform: str | None = None,
+    input_image: Any = None,
+    body: Any = None,
+) -> Response:
+    """Import (``fromSrc=-``) or pull (``fromImage``)."""
+    backend = _backend()
+    if from_image:
+        await backend.pull(from_image, tag)
+        return Response(status_code=200)
+    if from_src is None:
+        raise errdefs.InvalidArgument("fromImage or fromSrc is required")
+    if from_src != "-":
+        raise errdefs.NotImplemented_("importing from a URL is not supported by skiff yet")
+    changes = parse_qs(request.scope.get("query_string", b"").decode(), keep_blank_values=True).get(
+        "changes", []
+    )
+    name, config, comment = backend.import_options(repo, tag, changes, message)
+    line = await backend.import_(_body(input_image, body), name, config, comment)
+    return Response(line, media_type="application/json")

@@ -1,0 +1,819 @@
+"""The containers backend: Docker's container lifecycle over CoreClient's containers and tasks.
+
+Records live in ``Store``; the core owns snapshots and tasks. One background task follows the core's
+``/tasks/exit`` events (plus a ``tasks_wait`` per started task as a backstop, so an exit is never missed
+while the event stream reconnects); exits update State, delete the core task, wake waiters and honour
+AutoRemove. Attaches made before ``start`` follow the container's json log from the offset the run
+starts at, so ``docker run`` sees every byte of output without racing the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal as signal_mod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skiff import errdefs
+from skiff.core import specgen
+from skiff.engine.backend import filters as filters_mod
+from skiff.engine.backend import jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend.images import ImageService
+from skiff.engine.backend.record import Container, State
+from skiff.engine.backend.store import Store
+
+log = logging.getLogger("skiff.engine.backend.containers")
+
+LIST_FILTERS = (
+    "ancestor",
+    "before",
+    "exited",
+    "id",
+    "label",
+    "name",
+    "since",
+    "status",
+    "volume",
+    "network",
+    "health",
+    "isolation",
+    "is-task",
+    "publish",
+    "expose",
+)
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+DEFAULT_STOP_TIMEOUT = 10
+RECONNECT_DELAY = 0.5
+
+
+def _is_exec_not_found(message: str, cmd: str) -> bool:
+    low = message.lower()
+    return cmd.lower() in low and any(
+        s in low
+        for s in (
+            "executable file not found",
+            "no such file or directory",
+            "system cannot find the file specified",
+        )
+    )
+
+
+def translate_start_error(message: str, cmd: str) -> tuple[int, errdefs.SkiffError]:
+    """Docker's translateContainerdStartErr: (exit code to record, error to answer)."""
+    low = message.lower()
+    if _is_exec_not_found(message, cmd):
+        return 127, errdefs.InvalidArgument(message)
+    if "permission denied" in low:
+        return 126, errdefs.InvalidArgument(message)
+    if "not a directory" in low:
+        return 127, errdefs.InvalidArgument(
+            message + ": Are you trying to mount a directory onto a file (or vice-versa)? "
+            "Check if the specified host path exists and is the expected type"
+        )
+    return 128, errdefs.Unknown(message)
+
+
+@dataclass
+class _Pending:
+    """An attach waiting for the next start: resolved with (log offset, run generation) or None."""
+
+    future: asyncio.Future[tuple[int, int] | None]
+
+
+@dataclass
+class _Runtime:
+    """In-memory facts about a container beyond its record."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    generation: int = 0  # exits handled so far
+    removed: bool = False
+    pending: list[_Pending] = field(default_factory=list)
+
+
+class ContainerService:
+    """create/start/attach/wait/stop/kill/restart/delete/prune/inspect/list/logs."""
+
+    def __init__(
+        self,
+        core: Any,
+        images: ImageService,
+        data_root: Path,
+        containerd_state: Path | None = None,
+        stop_kill_grace: float = 10.0,
+    ) -> None:
+        self.core = core
+        self.images = images
+        self.store = Store(data_root / "containers")
+        self.containerd_state = containerd_state
+        self.stop_kill_grace = stop_kill_grace
+        self._rt: dict[str, _Runtime] = {}
+        self._changed: asyncio.Condition | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.store.load()
+
+    # ---------- plumbing ----------
+    def _runtime(self, cid: str) -> _Runtime:
+        rt = self._rt.get(cid)
+        if rt is None:
+            rt = self._rt[cid] = _Runtime()
+        return rt
+
+    @property
+    def changed(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def start_background(self) -> None:
+        """Start following core events (idempotent; needs a running loop)."""
+        if self._monitor is None or self._monitor.done():
+            self._monitor = asyncio.ensure_future(self._follow_events())
+
+    async def close(self) -> None:
+        tasks = [t for t in [self._monitor, *self._background] if t is not None]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
+
+    async def _follow_events(self) -> None:
+        first = True
+        while True:
+            try:
+                events = self.core.events_subscribe()
+                if first:
+                    first = False
+                await self.reconcile()
+                async for event in events:
+                    if event.topic == "/tasks/exit" and event.container_id:
+                        await self._on_exit(
+                            event.container_id, int(event.exit_status), event.exited_at, int(event.pid)
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("core event stream ended: %s; reconnecting", err)
+            await asyncio.sleep(RECONNECT_DELAY)
+
+    async def reconcile(self) -> None:
+        """Bring records in line with the core's tasks (after a restart of skiffd or of the stream)."""
+        try:
+            tasks = {t.container_id: t for t in await self.core.tasks_list()}
+        except errdefs.SkiffError as err:
+            log.warning("cannot list core tasks: %s", err)
+            return
+        for record in list(self.store):
+            if not record.state.running:
+                continue
+            task = tasks.get(record.id)
+            if task is None:
+                await self._on_exit(record.id, 255, "", 0, force=True)
+            elif int(task.status) == 3:  # STOPPED
+                await self._on_exit(record.id, int(task.exit_status), task.exited_at, 0)
+            else:
+                self._spawn(self._watch(record.id, record.state.pid))
+
+    async def _watch(self, cid: str, pid: int) -> None:
+        """Backstop for the event stream: the core's Wait for this task."""
+        try:
+            task = await self.core.tasks_wait(cid)
+        except errdefs.NotFound:
+            return
+        except errdefs.SkiffError as err:
+            log.debug("tasks_wait %s: %s", cid, err)
+            return
+        await self._on_exit(cid, int(task.exit_status), task.exited_at, pid)
+
+    async def _on_exit(
+        self, cid: str, exit_status: int, exited_at: str, pid: int, force: bool = False
+    ) -> None:
+        record = self.store.find(cid)
+        if record is None:
+            return
+        rt = self._runtime(cid)
+        async with rt.lock:
+            if not record.state.running:
+                return
+            if pid and record.state.pid and pid != record.state.pid and not force:
+                return  # an exec'd process, not the init
+            with contextlib.suppress(errdefs.SkiffError):
+                await self.core.tasks_delete(cid)
+            st = record.state
+            st.running = st.paused = st.restarting = False
+            st.status = "exited"
+            st.pid = 0
+            st.exit_code = exit_status
+            st.finished_at = exited_at if exited_at and not timefmt.is_zero(exited_at) else timefmt.now()
+            self.store.save(record)
+            rt.generation += 1
+        await self._notify()
+        if record.host_config.get("AutoRemove"):
+            with contextlib.suppress(errdefs.SkiffError):
+                await self._remove(record)
+
+    # ---------- lookup ----------
+    def get(self, ref: str) -> Container:
+        return self.store.get(ref)
+
+    def containers_using(self, image_id: str) -> list[tuple[str, bool]]:
+        return [(r.id, r.state.running) for r in self.store if r.image == image_id]
+
+    async def counts(self) -> dict[str, int]:
+        records = list(self.store)
+        running = sum(1 for r in records if r.state.running and not r.state.paused)
+        paused = sum(1 for r in records if r.state.paused)
+        return {
+            "Containers": len(records),
+            "ContainersRunning": running,
+            "ContainersPaused": paused,
+            "ContainersStopped": len(records) - running - paused,
+        }
+
+    # ---------- create ----------
+    async def create(self, name: str | None, body: Any) -> dict[str, Any]:
+        self.start_background()
+        if not isinstance(body, dict):
+            raise errdefs.InvalidArgument("Config cannot be empty in order to create a container")
+        user_config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        host_config = merge.host_config(body.get("HostConfig"))
+        image_ref = str(user_config.get("Image") or "")
+        if not image_ref:
+            raise errdefs.InvalidArgument("No command specified")
+        image = await self.images.resolve(image_ref)
+        image_config = await self.images.image_config(image)
+        config = merge.merge_image(user_config, image_config)
+        path, args = merge.command(config)
+        cid = secrets.token_hex(32)
+        config = merge.fill_config(config)
+        config["Image"] = image_ref
+        if not config.get("Hostname"):
+            config["Hostname"] = cid[:12]
+        cname = names.normalize(name) if name else "/" + names.generate(self.store.name_taken)
+        self.store.reserve(cname, cid)
+        try:
+            core_container = await self.core.containers_create(cid, image.id)
+        except BaseException:
+            self.store.release(cname, cid)
+            raise
+        directory = self.store.dir(cid)
+        record = Container(
+            id=cid,
+            name=cname,
+            created=timefmt.now(),
+            path=path,
+            args=args,
+            config=config,
+            host_config=host_config,
+            image=image.id,
+            log_path=str(directory / f"{cid}-json.log"),
+            rootfs_mounts=[
+                {"type": m.type, "source": m.source, "target": m.target, "options": list(m.options)}
+                for m in core_container.mounts
+            ],
+        )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            runspec.write_etc_files(record, directory)
+            self.store.add(record)
+        except BaseException:
+            self.store.remove(record)
+            with contextlib.suppress(errdefs.SkiffError):
+                await self.core.containers_delete(cid)
+            raise
+        return {"Id": cid, "Warnings": []}
+
+    # ---------- start ----------
+    async def start(self, ref: str) -> bool:
+        """False when the container was already running (Docker's 304)."""
+        self.start_background()
+        record = self.store.get(ref)
+        rt = self._runtime(record.id)
+        async with rt.lock:
+            st = record.state
+            if st.running:
+                return False
+            if st.removing:
+                raise errdefs.Conflict("container is marked for removal and cannot be started")
+            if st.dead:
+                raise errdefs.Conflict("container is marked for removal and cannot be started")
+            try:
+                spec = runspec.build_spec(record)
+            except errdefs.SkiffError as err:
+                self._start_failed(record, str(err), 128)
+                raise
+            offset = jsonlog.size(record.log_path)
+            try:
+                await self.core.tasks_create(record.id, specgen.to_json(spec), log_path=record.log_path)
+            except errdefs.SkiffError as err:
+                code, answer = translate_start_error(str(err), record.path)
+                self._start_failed(record, str(err), code)
+                self._release_pending(rt, None)
+                raise answer from None
+            self._release_pending(rt, (offset, rt.generation))
+            try:
+                task = await self.core.tasks_start(record.id)
+            except errdefs.SkiffError as err:
+                with contextlib.suppress(errdefs.SkiffError):
+                    await self.core.tasks_delete(record.id)
+                code, answer = translate_start_error(str(err), record.path)
+                self._start_failed(record, str(err), code)
+                rt.generation += 1
+                await self._notify()
+                raise answer from None
+            st.running = True
+            st.status = "running"
+            st.paused = st.restarting = st.oom_killed = False
+            st.pid = int(task.pid)
+            st.exit_code = 0
+            st.error = ""
+            st.started_at = timefmt.now()
+            record.has_been_started_before = True
+            self.store.save(record)
+            self._spawn(self._watch(record.id, st.pid))
+        await self._notify()
+        return True
+
+    def _start_failed(self, record: Container, message: str, code: int) -> None:
+        record.state.error = message
+        record.state.exit_code = code if record.state.exit_code == 0 else record.state.exit_code
+        if code in (126, 127):
+            record.state.exit_code = code
+        self.store.save(record)
+
+    def _release_pending(self, rt: _Runtime, value: tuple[int, int] | None) -> None:
+        pending, rt.pending = rt.pending, []
+        for p in pending:
+            if not p.future.done():
+                p.future.set_result(value)
+
+    # ---------- attach ----------
+    def attach(self, ref: str, stdout: bool, stderr: bool, stream: bool, logs: bool) -> AsyncIterator[bytes]:
+        """Validate now (404 before the hijack), register for the next start now, stream later."""
+        record = self.store.get(ref)
+        tty = bool(record.config.get("Tty"))
+        opts = jsonlog.LogOptions(stdout=stdout, stderr=stderr)
+        rt = self._runtime(record.id)
+        pending: _Pending | None = None
+        if stream and not record.state.running:
+            pending = _Pending(asyncio.get_running_loop().create_future())
+            rt.pending.append(pending)
+        running_now = record.state.running
+        gen_now = rt.generation
+
+        async def output() -> AsyncIterator[bytes]:
+            try:
+                if logs:
+                    for entry in jsonlog.select(jsonlog.read_entries(record.log_path), opts):
+                        yield jsonlog.render(entry, opts, tty)
+                if not stream:
+                    return
+                if pending is not None:
+                    started = await pending.future
+                    if started is None:
+                        return
+                    offset, gen = started
+                    async for chunk in jsonlog.follow(
+                        record.log_path, offset, opts, tty, lambda: rt.generation > gen or rt.removed
+                    ):
+                        yield chunk
+                elif running_now:
+                    try:
+                        async for frame in self.core.tasks_attach(record.id, stdout=stdout, stderr=stderr):
+                            yield frame
+                    except errdefs.NotImplemented_:
+                        async for chunk in jsonlog.follow(
+                            record.log_path,
+                            jsonlog.size(record.log_path),
+                            opts,
+                            tty,
+                            lambda: rt.generation > gen_now or rt.removed,
+                        ):
+                            yield chunk
+                    except errdefs.NotFound:
+                        return
+            finally:
+                if pending is not None and pending in rt.pending:
+                    rt.pending.remove(pending)
+
+        return output()
+
+    # ---------- wait ----------
+    async def wait(self, ref: str, condition: str | None = None) -> dict[str, Any]:
+        record = self.store.get(ref)
+        cond = condition or "not-running"
+        if cond not in WAIT_CONDITIONS:
+            cond = "not-running"
+        rt = self._runtime(record.id)
+        gen0 = rt.generation
+
+        def satisfied() -> bool:
+            if cond == "removed":
+                return rt.removed
+            if cond == "next-exit":
+                return rt.generation > gen0 or rt.removed
+            return not record.state.running or rt.removed
+
+        async with self.changed:
+            await self.changed.wait_for(satisfied)
+        error = {"Message": record.state.error} if record.state.error else None
+        return {"Error": error, "StatusCode": record.state.exit_code}
+
+    async def _wait_exit(self, rt: _Runtime, gen0: int, timeout: float | None) -> bool:
+        async def until() -> None:
+            async with self.changed:
+                await self.changed.wait_for(lambda: rt.generation > gen0 or rt.removed)
+
+        try:
+            await asyncio.wait_for(until(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    # ---------- stop / kill / restart ----------
+    async def stop(self, ref: str, timeout: int | None = None) -> bool:
+        """False when already stopped (Docker's 304)."""
+        record = self.store.get(ref)
+        if not record.state.running:
+            return False
+        await self._stop(record, timeout)
+        return True
+
+    async def _stop(self, record: Container, timeout: int | None) -> None:
+        rt = self._runtime(record.id)
+        gen0 = rt.generation
+        if timeout is None:
+            timeout = record.config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT
+        stop_signal = signals.parse(record.config.get("StopSignal") or None, default=signal_mod.SIGTERM)
+        with contextlib.suppress(errdefs.NotFound):
+            await self.core.tasks_kill(record.id, stop_signal)
+        if await self._wait_exit(rt, gen0, None if timeout < 0 else float(timeout)):
+            return
+        await self._kill_and_wait(record, gen0)
+
+    async def _kill_and_wait(self, record: Container, gen0: int) -> None:
+        rt = self._runtime(record.id)
+        with contextlib.suppress(errdefs.NotFound):
+            await self.core.tasks_kill(record.id, signal_mod.SIGKILL, all=True)
+        if not await self._wait_exit(rt, gen0, self.stop_kill_grace):
+            raise errdefs.Unknown("tried to kill container, but did not receive an exit event")
+
+    async def kill(self, ref: str, signal: str | None = None) -> None:
+        number = signals.parse(signal)
+        record = self.store.get(ref)
+        if not record.state.running:
+            raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {record.id} is not running")
+        rt = self._runtime(record.id)
+        gen0 = rt.generation
+        if number == signal_mod.SIGKILL:
+            await self._kill_and_wait(record, gen0)
+            return
+        try:
+            await self.core.tasks_kill(record.id, number)
+        except errdefs.NotFound:
+            raise errdefs.Conflict(
+                f"Cannot kill container: {ref}: Container {record.id} is not running"
+            ) from None
+
+    async def restart(self, ref: str, timeout: int | None = None) -> None:
+        record = self.store.get(ref)
+        if record.state.running:
+            await self._stop(record, timeout)
+        await self.start(record.id)
+
+    # ---------- delete / prune ----------
+    async def delete(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        record = self.store.get(ref)
+        if record.state.removing:
+            raise errdefs.Conflict(f"removal of container {record.id} is already in progress")
+        if record.state.running:
+            if not force:
+                raise errdefs.Conflict(
+                    f"You cannot remove a running container {record.id}. Stop the container before "
+                    "attempting removal or force remove"
+                )
+            await self._kill_and_wait(record, self._runtime(record.id).generation)
+        await self._remove(record)
+
+    async def _remove(self, record: Container) -> None:
+        rt = self._runtime(record.id)
+        async with rt.lock:
+            if rt.removed:
+                return
+            record.state.removing = True
+            for call in (self.core.tasks_delete, self.core.containers_delete):
+                try:
+                    await call(record.id)
+                except errdefs.NotFound:
+                    pass
+                except errdefs.SkiffError:
+                    record.state.removing = False
+                    raise
+            self.store.remove(record)
+            rt.removed = True
+            self._release_pending(rt, None)
+        await self._notify()
+
+    async def prune(self, filters: str | None = None) -> dict[str, Any]:
+        wanted = filters_mod.parse(filters)
+        filters_mod.validate(wanted, ("until", "label", "label!"))
+        until_ns = 0
+        for value in wanted.get("until", []):
+            until_ns = timefmt.parse_timestamp(value)
+        deleted: list[str] = []
+        reclaimed = 0
+        for record in list(self.store):
+            if record.state.running or record.state.removing:
+                continue
+            if until_ns and timefmt.parse_ns(record.created) >= until_ns:
+                continue
+            labels = record.config.get("Labels") or {}
+            if not filters_mod.match_labels(wanted.get("label", []), labels):
+                continue
+            if not filters_mod.match_not_labels(wanted.get("label!", []), labels):
+                continue
+            try:
+                size = await self.core.containers_usage(record.id)
+            except errdefs.SkiffError:
+                size = 0
+            try:
+                await self._remove(record)
+            except errdefs.SkiffError as err:
+                log.warning("prune: cannot remove %s: %s", record.id, err)
+                continue
+            deleted.append(record.id)
+            reclaimed += size
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    # ---------- inspect / list ----------
+    def _graph_driver(self, record: Container) -> dict[str, Any]:
+        data: dict[str, str] = {}
+        for m in record.rootfs_mounts:
+            for opt in m.get("options") or []:
+                key, _, value = str(opt).partition("=")
+                if key == "lowerdir":
+                    data["LowerDir"] = value
+                elif key == "upperdir":
+                    data["UpperDir"] = value
+                elif key == "workdir":
+                    data["WorkDir"] = value
+        if data:
+            if self.containerd_state is not None:
+                data["MergedDir"] = str(self.containerd_state / "tasks" / record.id / "rootfs")
+            elif "UpperDir" in data:
+                data["MergedDir"] = str(Path(data["UpperDir"]).parent / "merged")
+        return {"Data": dict(sorted(data.items())) or None, "Name": record.driver}
+
+    @staticmethod
+    def _mounts(record: Container) -> list[dict[str, Any]]:
+        out = []
+        for bind in record.host_config.get("Binds") or []:
+            parts = str(bind).split(":")
+            if len(parts) >= 2:
+                mode = parts[2] if len(parts) > 2 else ""
+                out.append(
+                    {
+                        "Type": "bind",
+                        "Source": parts[0],
+                        "Destination": parts[1],
+                        "Mode": mode,
+                        "RW": "ro" not in mode.split(","),
+                        "Propagation": "rprivate",
+                    }
+                )
+        for m in record.host_config.get("Mounts") or []:
+            out.append(
+                {
+                    "Type": m.get("Type", ""),
+                    "Source": m.get("Source", ""),
+                    "Destination": m.get("Target", ""),
+                    "Mode": "",
+                    "RW": not m.get("ReadOnly"),
+                    "Propagation": "rprivate" if m.get("Type") == "bind" else "",
+                }
+            )
+        return out
+
+    async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
+        record = self.store.get(ref)
+        st = record.state
+        state = {
+            "Status": st.state_string(),
+            "Running": st.running,
+            "Paused": st.paused,
+            "Restarting": st.restarting,
+            "OOMKilled": st.oom_killed,
+            "Dead": st.dead,
+            "Pid": st.pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": st.started_at,
+            "FinishedAt": st.finished_at,
+        }
+        out: dict[str, Any] = {
+            "Id": record.id,
+            "Created": record.created,
+            "Path": record.path,
+            "Args": record.args,
+            "State": state,
+            "Image": record.image,
+            "ResolvConfPath": record.resolv_conf_path,
+            "HostnamePath": record.hostname_path,
+            "HostsPath": record.hosts_path,
+            "LogPath": record.log_path,
+            "Name": record.name,
+            "RestartCount": record.restart_count,
+            "Driver": record.driver,
+            "Platform": record.platform,
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": None,
+            "HostConfig": record.host_config,
+            "GraphDriver": self._graph_driver(record),
+        }
+        if size:
+            rw = await self._usage(record)
+            out["SizeRw"] = rw
+            out["SizeRootFs"] = rw + await self._image_size(record)
+        out["Mounts"] = self._mounts(record)
+        out["Config"] = record.config
+        out["NetworkSettings"] = {
+            "Bridge": "",
+            "SandboxID": "",
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": {},
+            "SandboxKey": "",
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
+            "Networks": {},
+        }
+        return out
+
+    async def _usage(self, record: Container) -> int:
+        try:
+            return int(await self.core.containers_usage(record.id))
+        except errdefs.SkiffError:
+            return 0
+
+    async def _image_size(self, record: Container) -> int:
+        try:
+            return int((await self.images.core.images_get(record.image)).size)
+        except errdefs.SkiffError:
+            return 0
+
+    async def list_(
+        self, all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None
+    ) -> list[dict[str, Any]]:
+        wanted = filters_mod.parse(filters)
+        filters_mod.validate(wanted, LIST_FILTERS)
+        for value in wanted.get("status", []):
+            if value not in STATUSES:
+                raise errdefs.InvalidArgument(f"Invalid filter 'status={value}'")
+            all_ = True
+        exited: list[int] = []
+        for value in wanted.get("exited", []):
+            try:
+                exited.append(int(value))
+            except ValueError:
+                raise errdefs.InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax') from None
+        ancestors: set[str] = set()
+        for value in wanted.get("ancestor", []):
+            try:
+                ancestors.add((await self.images.resolve(value)).id)
+            except errdefs.NotFound:
+                ancestors.add(value)
+        before_ns = since_ns = 0
+        for key in ("before", "since"):
+            for value in wanted.get(key, []):
+                other = self.store.get(value)
+                if key == "before":
+                    before_ns = timefmt.parse_ns(other.created)
+                else:
+                    since_ns = timefmt.parse_ns(other.created)
+        records = sorted(self.store, key=lambda r: timefmt.parse_ns(r.created), reverse=True)
+        now_ns = timefmt.now_ns()
+        out: list[dict[str, Any]] = []
+        for record in records:
+            st = record.state
+            if not st.running and not all_ and not (limit and limit > 0) and not before_ns and not since_ns:
+                continue
+            created_ns = timefmt.parse_ns(record.created)
+            if before_ns and created_ns >= before_ns:
+                continue
+            if since_ns and created_ns <= since_ns:
+                continue
+            if not filters_mod.match_regex(wanted.get("id", []), record.id):
+                continue
+            if not filters_mod.match_regex(wanted.get("name", []), record.name):
+                continue
+            if wanted.get("status") and st.state_string() not in wanted["status"]:
+                continue
+            if not filters_mod.match_labels(wanted.get("label", []), record.config.get("Labels")):
+                continue
+            if ancestors and record.image not in ancestors and record.config.get("Image") not in ancestors:
+                continue
+            if exited and not (
+                not st.running and not timefmt.is_zero(st.started_at) and st.exit_code in exited
+            ):
+                continue
+            command = record.path + (" " + " ".join(record.args) if record.args else "")
+            summary: dict[str, Any] = {
+                "Id": record.id,
+                "Names": [record.name],
+                "Image": record.config.get("Image") or record.image,
+                "ImageID": record.image,
+                "Command": command,
+                "Created": created_ns // 1_000_000_000,
+                "Ports": [],
+                "Labels": record.config.get("Labels") or {},
+                "State": st.state_string(),
+                "Status": st.human(now_ns),
+                "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
+                "NetworkSettings": {"Networks": {}},
+                "Mounts": self._mounts(record),
+            }
+            if size:
+                rw = await self._usage(record)
+                summary["SizeRw"] = rw
+                summary["SizeRootFs"] = rw + await self._image_size(record)
+            out.append(summary)
+            if limit and limit > 0 and len(out) >= limit:
+                break
+        return out
+
+    # ---------- logs ----------
+    def logs(
+        self,
+        ref: str,
+        stdout: bool = False,
+        stderr: bool = False,
+        since: str | None = None,
+        until: str | None = None,
+        timestamps: bool = False,
+        tail: str | None = None,
+        follow: bool = False,
+    ) -> tuple[bool, AsyncIterator[bytes]]:
+        """(tty, frames). Validates before anything is sent."""
+        if not stdout and not stderr:
+            raise errdefs.InvalidArgument("Bad parameters: you must choose at least one stream")
+        record = self.store.get(ref)
+        try:
+            since_ns = timefmt.parse_timestamp(since) if since and since != "0" else 0
+            until_ns = timefmt.parse_timestamp(until) if until and until != "0" else 0
+        except ValueError as err:
+            raise errdefs.InvalidArgument(str(err)) from None
+        try:
+            tail_n = int(tail) if tail not in (None, "", "all") else -1
+        except ValueError:
+            tail_n = -1
+        opts = jsonlog.LogOptions(stdout, stderr, since_ns, until_ns, tail_n, timestamps)
+        tty = bool(record.config.get("Tty"))
+        rt = self._runtime(record.id)
+        gen0 = rt.generation
+        running = record.state.running
+
+        async def output() -> AsyncIterator[bytes]:
+            offset = jsonlog.size(record.log_path)
+            for entry in jsonlog.select(jsonlog.read_entries(record.log_path), opts):
+                yield jsonlog.render(entry, opts, tty)
+            if follow and running:
+                async for chunk in jsonlog.follow(
+                    record.log_path, offset, opts, tty, lambda: rt.generation > gen0 or rt.removed
+                ):
+                    yield chunk
+
+        return tty, output()
+
+
+def zero_state() -> State:
+    return State()
+
+
+Clock = Callable[[], int]

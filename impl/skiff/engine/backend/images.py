@@ -1,0 +1,307 @@
+"""The images backend: list, inspect, tag, delete, load, import and pull, over CoreClient's image RPCs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Protocol
+
+from skiff import errdefs
+from skiff.engine.backend import changes as changes_mod
+from skiff.engine.backend import filters as filters_mod
+from skiff.engine.backend import merge, reference, timefmt
+
+log = logging.getLogger("skiff.engine.backend.images")
+
+ENGINE_DOCKER_VERSION = "20.10.24-skiff"
+
+
+class ImageUsers(Protocol):
+    """What image deletion needs to know about containers."""
+
+    def containers_using(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container ID, running) for each container created from ``image_id``."""
+        ...
+
+
+def stream_line(obj: Any) -> bytes:
+    """A JSON-lines progress message the way Docker's streamformatter ends it."""
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\r\n"
+
+
+def short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def _config_of(image: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(bytes(image.config) or b"{}")
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}
+
+
+class ImageService:
+    """One service per domain: the images half of skiffd's backend."""
+
+    def __init__(self, core: Any, users: Callable[[], ImageUsers | None] = lambda: None) -> None:
+        self.core = core
+        self._users = users
+
+    # ---------- lookup ----------
+    async def resolve(self, ref: str) -> Any:
+        """A name, a full or short ID: the core Image, or Docker's "No such image"."""
+        not_found = errdefs.NotFound(f"No such image: {reference.familiar_tagged(ref) if ref else ref}")
+        candidates: list[str] = []
+        try:
+            candidates.append(reference.normalize_name(ref))
+        except errdefs.InvalidArgument:
+            if not reference.looks_like_id(ref):
+                raise
+        if reference.looks_like_id(ref):
+            candidates.append(ref)
+        for candidate in candidates:
+            try:
+                return await self.core.images_get(candidate)
+            except errdefs.NotFound:
+                continue
+        if reference.looks_like_id(ref):
+            raise errdefs.NotFound(f"No such image: {ref}")
+        raise not_found
+
+    async def _all(self) -> list[Any]:
+        return list(await self.core.images_list())
+
+    async def names_of(self, image_id: str) -> list[str]:
+        return sorted(
+            {reference.familiar_name(i.name) for i in await self._all() if i.id == image_id and i.name}
+        )
+
+    async def count(self) -> int:
+        return len({i.id for i in await self._all()})
+
+    # ---------- list ----------
+    async def list_(
+        self, all_: bool = False, filters: str | None = None, digests: bool = False
+    ) -> list[dict[str, Any]]:
+        wanted = filters_mod.parse(filters)
+        filters_mod.validate(wanted, ("dangling", "label", "reference", "before", "since"))
+        by_id: dict[str, list[Any]] = {}
+        for image in await self._all():
+            by_id.setdefault(image.id, []).append(image)
+        out = []
+        for image_id, entries in by_id.items():
+            first = entries[0]
+            config = _config_of(first)
+            tags = sorted({reference.familiar_name(e.name) for e in entries if e.name})
+            labels = (config.get("config") or {}).get("Labels") or None
+            if "dangling" in wanted:
+                want_dangling = wanted["dangling"][0].lower() in ("true", "1")
+                if want_dangling == bool(tags):
+                    continue
+            if not filters_mod.match_labels(wanted.get("label", []), labels):
+                continue
+            if "reference" in wanted and not any(
+                _reference_matches(pattern, tag) for pattern in wanted["reference"] for tag in tags
+            ):
+                continue
+            out.append(
+                {
+                    "Containers": -1,
+                    "Created": timefmt.parse_ns(str(config.get("created", ""))) // 1_000_000_000,
+                    "Id": image_id,
+                    "Labels": labels,
+                    "ParentId": str(config.get("parent", "")),
+                    "RepoDigests": None if tags else ["<none>@<none>"],
+                    "RepoTags": tags or ["<none>:<none>"],
+                    "SharedSize": -1,
+                    "Size": int(first.size),
+                    "VirtualSize": int(first.size),
+                }
+            )
+        out.sort(key=lambda d: (d["Created"], d["Id"]), reverse=True)
+        return out
+
+    # ---------- inspect ----------
+    async def inspect(self, name: str) -> dict[str, Any]:
+        image = await self.resolve(name)
+        config = _config_of(image)
+        history = config.get("history") or []
+        comment = str(config.get("comment") or (history[-1].get("comment", "") if history else ""))
+        container_config = config.get("container_config")
+        return {
+            "Id": image.id,
+            "RepoTags": await self.names_of(image.id),
+            "RepoDigests": [],
+            "Parent": str(config.get("parent", "")),
+            "Comment": comment,
+            "Created": str(config.get("created", timefmt.ZERO_TIME)),
+            "Container": str(config.get("container", "")),
+            "ContainerConfig": merge.fill_config(container_config),
+            "DockerVersion": str(config.get("docker_version", "")),
+            "Author": str(config.get("author", "")),
+            "Config": merge.fill_config(config.get("config")),
+            "Architecture": str(config.get("architecture", "")),
+            **({"Variant": config["variant"]} if config.get("variant") else {}),
+            "Os": str(config.get("os", "")),
+            "Size": int(image.size),
+            "VirtualSize": int(image.size),
+            "GraphDriver": {"Data": None, "Name": "overlay2"},
+            "RootFS": {"Type": "layers", "Layers": list(image.diff_ids)},
+            "Metadata": {"LastTagTime": image.created_at or timefmt.ZERO_TIME},
+        }
+
+    async def image_config(self, image: Any) -> dict[str, Any]:
+        return dict(_config_of(image).get("config") or {})
+
+    # ---------- tag ----------
+    async def tag(self, name: str, repo: str, tag: str | None) -> None:
+        source = await self.resolve(name)
+        try:
+            target = reference.parse(repo)
+            if target.digest:
+                raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
+            full = str(reference.Reference(target.domain, target.path, tag or target.tag or "latest"))
+            if tag:
+                reference.parse(f"{target.familiar_repository()}:{tag}")
+        except errdefs.InvalidArgument as err:
+            raise errdefs.Unknown(str(err)) from None
+        await self.core.images_tag(source.id, full)
+
+    # ---------- delete ----------
+    async def delete(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+        image = await self.resolve(name)
+        users = self._users()
+        using = users.containers_using(image.id) if users else []
+        names = await self.names_of(image.id)
+        by_id = (
+            reference.looks_like_id(name)
+            and image.id.removeprefix("sha256:").startswith(name.removeprefix("sha256:"))
+            and reference.familiar_tagged(name) not in names
+        )
+        out: list[dict[str, str]] = []
+        if not by_id:
+            tagged = reference.familiar_tagged(name)
+            if len(names) == 1 and using and not force:
+                raise errdefs.Conflict(
+                    f'conflict: unable to remove repository reference "{name}" (must force) - container '
+                    f"{using[0][0][:12]} is using its referenced image {short(image.id)}"
+                )
+            resp = await self.core.images_delete(reference.normalize_name(name))
+            out += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged] or [{"Untagged": tagged}]
+            if len(names) > 1 or using:
+                return out
+            out += [{"Deleted": d} for d in resp.deleted]
+            return out
+        running = [cid for cid, is_running in using if is_running]
+        if running:
+            raise errdefs.Conflict(
+                f"conflict: unable to delete {short(image.id)} (cannot be forced) - image is being used by "
+                f"running container {running[0][:12]}"
+            )
+        if len(names) > 1 and not force:
+            raise errdefs.Conflict(
+                f"conflict: unable to delete {short(image.id)} (must be forced) - image is referenced in "
+                "multiple repositories"
+            )
+        if using and not force:
+            raise errdefs.Conflict(
+                f"conflict: unable to delete {short(image.id)} (must be forced) - image is being used by "
+                f"stopped container {using[0][0][:12]}"
+            )
+        for n in names:
+            resp = await self.core.images_delete(reference.normalize_name(n))
+            out += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged] or [{"Untagged": n}]
+            out += [{"Deleted": d} for d in resp.deleted]
+        if not any("Deleted" in entry for entry in out):
+            try:
+                resp = await self.core.images_delete(image.id)
+                out += [{"Deleted": d} for d in resp.deleted]
+            except errdefs.NotFound:
+                pass
+        return out
+
+    # ---------- load / import / pull ----------
+    async def load(self, chunks: AsyncIterator[bytes], quiet: bool = False) -> AsyncIterator[bytes]:
+        """JSON lines ``{"stream": "Loaded image: busybox:latest\\n"}``; errors end the stream as Docker's."""
+        try:
+            async for progress in self.core.images_load(chunks):
+                if progress.loaded_name:
+                    text = f"Loaded image: {reference.familiar_name(progress.loaded_name)}\n"
+                else:
+                    text = f"Loaded image ID: {progress.loaded_id}\n"
+                yield stream_line({"stream": text})
+        except errdefs.SkiffError as err:
+            yield stream_line({"errorDetail": {"message": str(err)}, "error": str(err)})
+
+    def import_options(
+        self, repo: str | None, tag: str | None, changes: Iterable[str], message: str | None
+    ) -> tuple[str, dict[str, Any], str]:
+        """Validate everything before the body is read: (name, partial config, comment)."""
+        name = ""
+        if repo:
+            ref = reference.parse(repo)
+            if tag:
+                reference.parse(f"{ref.familiar_repository()}:{tag}")
+            name = str(reference.Reference(ref.domain, ref.path, tag or ref.tag or "latest", ref.digest))
+        config = changes_mod.apply({}, changes)
+        return name, ({"config": config} if config else {}), message or "Imported from -"
+
+    async def import_(
+        self, chunks: AsyncIterator[bytes], name: str, config: dict[str, Any], comment: str
+    ) -> bytes:
+        image = await self.core.images_import(chunks, name=name, config=config, comment=comment)
+        return stream_line({"status": image.id})
+
+    async def pull(self, from_image: str, tag: str | None) -> None:
+        """Pulling is a later issue: answer as Docker does when the registry cannot be reached."""
+        ref = reference.parse(from_image)
+        host = ref.domain
+        url_host = "registry-1.docker.io" if host == reference.DEFAULT_DOMAIN else host
+        name, _, port = url_host.partition(":")
+        insecure = name in ("localhost",) or name.startswith("127.")
+        scheme = "http" if insecure else "https"
+        message = await _dial_error(name, int(port or (80 if insecure else 443)))
+        if message:
+            raise errdefs.Unknown(f'Get "{scheme}://{url_host}/v2/": {message}')
+        raise errdefs.NotImplemented_(f"pulling {from_image} is not supported by skiff yet")
+
+
+def _reference_matches(pattern: str, tag: str) -> bool:
+    import fnmatch
+
+    repo = tag.rsplit(":", 1)[0]
+    return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
+
+
+def _nameserver() -> str:
+    try:
+        with open("/etc/resolv.conf") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    return f"{parts[1]}:53"
+    except OSError:
+        pass
+    return "127.0.0.1:53"
+
+
+async def _dial_error(host: str, port: int) -> str:
+    """Go's dial error text for host:port, or "" when a TCP connection succeeds."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5)
+    except (OSError, TimeoutError):
+        return f"dial tcp: lookup {host} on {_nameserver()}: no such host"
+    ip, port = str(infos[0][4][0]), int(infos[0][4][1])
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 5)
+        writer.close()
+        return ""
+    except ConnectionRefusedError:
+        return f"dial tcp {ip}:{port}: connect: connection refused"
+    except (OSError, TimeoutError):
+        return f"dial tcp {ip}:{port}: i/o timeout"

@@ -1,0 +1,120 @@
+"""Reading Docker's json-file log: one `{"log": ..., "stream": "stdout", "time": ...}` per line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+
+from skiff.engine.backend import stdcopy, timefmt
+
+
+@dataclass(frozen=True)
+class Entry:
+    stream: str
+    data: bytes
+    time_ns: int
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    stdout: bool = True
+    stderr: bool = True
+    since_ns: int = 0
+    until_ns: int = 0
+    tail: int = -1  # -1: all
+    timestamps: bool = False
+
+
+def decode_line(line: bytes) -> Entry | None:
+    try:
+        obj = json.loads(line)
+        return Entry(
+            str(obj.get("stream", "stdout")),
+            str(obj.get("log", "")).encode(),
+            timefmt.parse_ns(str(obj.get("time", ""))),
+        )
+    except (ValueError, AttributeError):
+        return None
+
+
+def read_entries(path: str) -> list[Entry]:
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    return [e for e in (decode_line(line) for line in lines if line.strip()) if e is not None]
+
+
+def select(entries: list[Entry], opts: LogOptions) -> Iterator[Entry]:
+    """Apply tail, since and until (inclusive bounds) and the stream choice, in Docker's order."""
+    chosen: list[Entry] | deque[Entry] = entries
+    if opts.tail >= 0:
+        chosen = deque(entries, maxlen=opts.tail) if opts.tail else []
+    for entry in chosen:
+        if opts.since_ns and entry.time_ns < opts.since_ns:
+            continue
+        if opts.until_ns and entry.time_ns > opts.until_ns:
+            break
+        if entry.stream == "stdout" and not opts.stdout:
+            continue
+        if entry.stream == "stderr" and not opts.stderr:
+            continue
+        yield entry
+
+
+def render(entry: Entry, opts: LogOptions, tty: bool) -> bytes:
+    """One entry as Docker sends it: raw for a tty container, stdcopy-framed otherwise."""
+    payload = entry.data
+    if opts.timestamps:
+        payload = fixed_time(entry.time_ns).encode() + b" " + payload
+    if tty:
+        return payload
+    return stdcopy.frame(stdcopy.STREAMS.get(entry.stream, stdcopy.STDOUT), payload)
+
+
+def fixed_time(ns: int) -> str:
+    """jsonmessage.RFC3339NanoFixed: always nine fraction digits."""
+    base = timefmt.format_ns(ns - ns % 1_000_000_000).removesuffix("Z")
+    return f"{base}.{ns % 1_000_000_000:09d}Z"
+
+
+async def follow(
+    path: str, offset: int, opts: LogOptions, tty: bool, done: Callable[[], bool], interval: float = 0.05
+) -> AsyncIterator[bytes]:
+    """Yield entries appended after ``offset`` until ``done()`` holds and the file has been drained."""
+    pending = b""
+    while True:
+        finished = done()
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        offset += len(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            entry = decode_line(line)
+            if entry is None:
+                continue
+            for e in select(
+                [entry],
+                LogOptions(opts.stdout, opts.stderr, opts.since_ns, opts.until_ns, -1, opts.timestamps),
+            ):
+                yield render(e, opts, tty)
+        if finished and not chunk:
+            return
+        await asyncio.sleep(interval)
+
+
+def size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
