@@ -159,6 +159,7 @@ async def serve(config: DaemonConfig, started: float) -> int:
     from skiff.engine.app import create_app
     from skiff.engine.hijack import HijackH11Protocol
     from skiff.engine.supervisor import ContainerdSupervisor
+    from skiff.engine.tlsproto import tls_protocol_factory
 
     config.exec_root.mkdir(parents=True, exist_ok=True)
     listeners = open_listeners(config)
@@ -173,11 +174,14 @@ async def serve(config: DaemonConfig, started: float) -> int:
 
     servers = []
     for listener in listeners:
-        uv_config = uvicorn.Config(app, http=HijackH11Protocol, ws="none", lifespan="off", log_config=None,
+        # TLS is terminated inside the protocol (tlsproto) so that a client's close_notify is a
+        # half-close of a hijacked stream rather than the end of the connection
+        http: Any = tls_protocol_factory(ssl_context, HijackH11Protocol) \
+            if listener.tls and ssl_context is not None else HijackH11Protocol
+        uv_config = uvicorn.Config(app, http=http, ws="none", lifespan="off", log_config=None,
                                    access_log=config.debug, server_header=False, date_header=True,
                                    timeout_graceful_shutdown=5, proxy_headers=False)
         uv_config.load()
-        uv_config.ssl = ssl_context if listener.tls else None
         server = uvicorn.Server(uv_config)
         server.lifespan = uv_config.lifespan_class(uv_config)
         await server.startup(sockets=listener.sockets)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from skiff.engine.app import create_app  # noqa: E402
 from skiff.engine.hijack import HijackH11Protocol  # noqa: E402
 from skiff.engine.responses import json_response  # noqa: E402
 from skiff.engine.streams import HijackResponse, StdType, encode_frame  # noqa: E402
+from skiff.engine.tlsproto import tls_protocol_factory  # noqa: E402
 
 _ids = itertools.count(1)
 EXECS: dict[str, dict[str, Any]] = {}
@@ -110,9 +112,11 @@ def fake_api_modules() -> Iterator[None]:
 class ServerThread:
     """uvicorn with the hijack protocol on a unix socket, in a thread with its own event loop."""
 
-    def __init__(self, path: Path, app: Any) -> None:
+    def __init__(self, path: Path | None, app: Any, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
         self.path = path
-        config = uvicorn.Config(app, uds=str(path), http=HijackH11Protocol, ws="none", lifespan="off",
+        where: dict[str, Any] = {"uds": str(path)} if path is not None else {"host": "127.0.0.1", "port": port}
+        http: Any = tls_protocol_factory(tls, HijackH11Protocol) if tls is not None else HijackH11Protocol
+        config = uvicorn.Config(app, **where, http=http, ws="none", lifespan="off", loop="asyncio",
                                 log_config=None, access_log=False, server_header=False,
                                 timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)

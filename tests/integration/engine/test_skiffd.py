@@ -174,6 +174,16 @@ def test_flag_and_file_conflict(tmp_path: Path) -> None:
     assert b"specified both as a flag and in the configuration file: hosts" in done.stderr
 
 
+# what systemd does before exec: the socket as fd 3, LISTEN_PID = the exec'd process, LISTEN_FDS = 1
+ACTIVATE = """import os, sys
+fd = int(sys.argv[1])
+os.dup2(fd, 3)
+os.close(fd)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 def test_fd_socket_activation(tmp_path: Path) -> None:
     path = tmp_path / "activated.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -183,7 +193,7 @@ def test_fd_socket_activation(tmp_path: Path) -> None:
 
     with (tmp_path / "log").open("wb") as log_out:
         process = subprocess.Popen(
-            ["sh", "-c", f'exec 3<&{fd} {fd}<&-; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", SKIFFD, "-H", "fd://",
+            [sys.executable, "-c", ACTIVATE, str(fd), SKIFFD, "-H", "fd://",
              "--containerd", str(tmp_path / "none.sock"), "--exec-root", str(tmp_path / "exec"),
              "--data-root", str(tmp_path / "data"), "--config-file", os.devnull],
             pass_fds=(fd,), stdout=subprocess.DEVNULL, stderr=log_out)

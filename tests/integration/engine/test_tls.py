@@ -84,3 +84,23 @@ def test_client_without_certificate_is_refused(tls_daemon: tuple[str, Path]) -> 
         tls.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
         if not tls.recv(100):
             raise ConnectionError("closed")
+
+
+def test_docker_exec_stdin_over_tls_keeps_output_after_close_notify(tmp_path: Path) -> None:
+    """The Go client sends close_notify at the end of stdin; output written afterwards must arrive."""
+    from support import ServerThread, fake_app  # type: ignore[import-not-found]
+
+    make_pki(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "server.pem"), str(tmp_path / "server-key.pem"))
+    context.load_verify_locations(str(tmp_path / "ca.pem"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with ServerThread(None, fake_app(), tls=context, port=port):
+        done = subprocess.run(["docker", "--tlsverify", "--tlscacert", str(tmp_path / "ca.pem"), "--tlscert",
+                               str(tmp_path / "client.pem"), "--tlskey", str(tmp_path / "client-key.pem"),
+                               "-H", f"tcp://127.0.0.1:{port}", "exec", "-i", "fake", "cat"],
+                              input=b"over tls\n", capture_output=True, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"over tls\n", b"")
