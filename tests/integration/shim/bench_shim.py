@@ -8,8 +8,11 @@ runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +35,7 @@ def memory(pid: int) -> str:
 def main() -> None:
     runtime = sys.argv[1] if len(sys.argv) > 1 else "/usr/sbin/runc"
     base = Path(tempfile.mkdtemp(prefix="shim-bench-"))
+    shim_pids: list[int] = []
     try:
         make_rootfs(base / "rootfs")
         total, shim, create, start = [], [], [], []
@@ -41,6 +45,7 @@ def main() -> None:
             t0 = time.perf_counter()
             sock = start_shim(cid, bundle, runtime, base / "logs" / f"{cid}.log", runtime_root=base / "root")
             t1 = time.perf_counter()
+            shim_pids.append(int((bundle / "shim.pid").read_text()))
             c = ShimClient(sock)
             c.create()
             t2 = time.perf_counter()
@@ -63,6 +68,7 @@ def main() -> None:
         sock = start_shim("shimbenchidle", bundle, runtime, base / "logs" / "idle.log",
                           runtime_root=base / "root")
         pid = int((bundle / "shim.pid").read_text())
+        shim_pids.append(pid)
         c = ShimClient(sock)
         print(f"idle shim before create: {memory(pid)}")
         c.create()
@@ -73,6 +79,14 @@ def main() -> None:
         c.delete()
         c.shutdown()
     finally:
+        # a failed run must not leave shims or containers behind: force-delete, then end shims by PID
+        for cid in [f"shimbench{i}" for i in range(RUNS)] + ["shimbenchidle"]:
+            with contextlib.suppress(OSError):
+                subprocess.run([runtime, "--root", str(base / "root"), "delete", "--force", cid],
+                               capture_output=True, check=False)
+        for pid in shim_pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
         for ctrl in Path("/sys/fs/cgroup").iterdir():
             with contextlib.suppress(OSError):
