@@ -112,9 +112,11 @@ def fake_api_modules() -> Iterator[None]:
 class ServerThread:
     """uvicorn with the hijack protocol on a unix socket, in a thread with its own event loop."""
 
-    def __init__(self, path: Path | None, app: Any, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
+    def __init__(self, path: Path | None, app: Any, tls: ssl.SSLContext | None = None,
+                 port: int = 0) -> None:
         self.path = path
-        where: dict[str, Any] = {"uds": str(path)} if path is not None else {"host": "127.0.0.1", "port": port}
+        where: dict[str, Any] = {"uds": str(path)} if path is not None else {"host": "127.0.0.1",
+                                                                              "port": port}
         http: Any = tls_protocol_factory(tls, HijackH11Protocol) if tls is not None else HijackH11Protocol
         config = uvicorn.Config(app, **where, http=http, ws="none", lifespan="off", loop="asyncio",
                                 log_config=None, access_log=False, server_header=False,

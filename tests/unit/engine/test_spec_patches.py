@@ -125,7 +125,6 @@ def test_cache_roundtrip(tmp_path: Path, patched: dict[str, Any]) -> None:
 
 def test_app_built_from_the_cache_skips_revalidation_and_still_routes(tmp_path: Path) -> None:
     from connexion.spec import Swagger2Specification
-
     from skiff.engine.app import create_app
 
     before = Swagger2Specification._validate_spec
