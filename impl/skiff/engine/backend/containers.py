@@ -3,8 +3,9 @@
 Records live in ``Store``; the core owns snapshots and tasks. One background task follows the core's
 ``/tasks/exit`` events (plus a ``tasks_wait`` per started task as a backstop, so an exit is never missed
 while the event stream reconnects); exits update State, delete the core task, wake waiters and honour
-AutoRemove. Attaches made before ``start`` follow the container's json log from the offset the run
-starts at, so ``docker run`` sees every byte of output without racing the start.
+AutoRemove. Attaches made before ``start`` are wired between the core's task create and task start: their
+``tasks_attach`` stream is ``ready()`` (forwarding) before the process runs, so ``docker run`` sees every
+byte. Should the core not set one up, the attach follows the json log from the offset the run starts at.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ DEFAULT_STOP_TIMEOUT = 10
 RECONNECT_DELAY = 0.5
 
 
+ATTACH_READY_TIMEOUT = 5.0
+
+
+def _cancel(stream: Any) -> None:
+    cancel = getattr(stream, "cancel", None)
+    if cancel is not None:
+        with contextlib.suppress(Exception):
+            cancel()
+
+
 def _is_exec_not_found(message: str, cmd: str) -> bool:
     low = message.lower()
     return cmd.lower() in low and any(
@@ -66,6 +77,8 @@ def _is_exec_not_found(message: str, cmd: str) -> bool:
 
 def translate_start_error(message: str, cmd: str) -> tuple[int, errdefs.SkiffError]:
     """Docker's translateContainerdStartErr: (exit code to record, error to answer)."""
+    if not message.startswith("failed to create shim task"):
+        message = f"failed to create shim task: OCI runtime create failed: {message}: unknown"
     low = message.lower()
     if _is_exec_not_found(message, cmd):
         return 127, errdefs.InvalidArgument(message)
@@ -81,9 +94,12 @@ def translate_start_error(message: str, cmd: str) -> tuple[int, errdefs.SkiffErr
 
 @dataclass
 class _Pending:
-    """An attach waiting for the next start: resolved with (log offset, run generation) or None."""
+    """An attach waiting for the next start: resolved with a ready core attach stream, or with
+    ``(log offset, run generation)`` to follow the log instead, or None when the start failed."""
 
-    future: asyncio.Future[tuple[int, int] | None]
+    stdout: bool
+    stderr: bool
+    future: asyncio.Future[Any]
 
 
 @dataclass
@@ -154,12 +170,11 @@ class ContainerService:
                 await t
 
     async def _follow_events(self) -> None:
-        first = True
         while True:
             try:
                 events = self.core.events_subscribe()
-                if first:
-                    first = False
+                if hasattr(events, "ready"):
+                    await events.ready()
                 await self.reconcile()
                 async for event in events:
                     if event.topic == "/tasks/exit" and event.container_id:
@@ -323,17 +338,17 @@ class ContainerService:
                 await self.core.tasks_create(record.id, specgen.to_json(spec), log_path=record.log_path)
             except errdefs.SkiffError as err:
                 code, answer = translate_start_error(str(err), record.path)
-                self._start_failed(record, str(err), code)
+                self._start_failed(record, str(answer), code)
                 self._release_pending(rt, None)
                 raise answer from None
-            self._release_pending(rt, (offset, rt.generation))
+            await self._wire_pending(rt, record.id, (offset, rt.generation))
             try:
                 task = await self.core.tasks_start(record.id)
             except errdefs.SkiffError as err:
                 with contextlib.suppress(errdefs.SkiffError):
                     await self.core.tasks_delete(record.id)
                 code, answer = translate_start_error(str(err), record.path)
-                self._start_failed(record, str(err), code)
+                self._start_failed(record, str(answer), code)
                 rt.generation += 1
                 await self._notify()
                 raise answer from None
@@ -357,6 +372,25 @@ class ContainerService:
             record.state.exit_code = code
         self.store.save(record)
 
+    async def _wire_pending(self, rt: _Runtime, cid: str, fallback: tuple[int, int]) -> None:
+        """Give each waiting attach a core attach stream that is forwarding before the task starts."""
+        pending, rt.pending = rt.pending, []
+        for p in pending:
+            if p.future.done():
+                continue
+            value: Any = fallback
+            try:
+                stream = self.core.tasks_attach(cid, stdout=p.stdout, stderr=p.stderr)
+                ready = getattr(stream, "ready", None)
+                if ready is None:
+                    _cancel(stream)
+                else:
+                    await asyncio.wait_for(ready(), ATTACH_READY_TIMEOUT)
+                    value = stream
+            except (errdefs.SkiffError, TimeoutError) as err:
+                log.warning("attach to %s: core stream not ready (%s); following the log", cid, err)
+            p.future.set_result(value)
+
     def _release_pending(self, rt: _Runtime, value: tuple[int, int] | None) -> None:
         pending, rt.pending = rt.pending, []
         for p in pending:
@@ -372,7 +406,7 @@ class ContainerService:
         rt = self._runtime(record.id)
         pending: _Pending | None = None
         if stream and not record.state.running:
-            pending = _Pending(asyncio.get_running_loop().create_future())
+            pending = _Pending(stdout, stderr, asyncio.get_running_loop().create_future())
             rt.pending.append(pending)
         running_now = record.state.running
         gen_now = rt.generation
@@ -388,14 +422,22 @@ class ContainerService:
                     started = await pending.future
                     if started is None:
                         return
-                    offset, gen = started
-                    async for chunk in jsonlog.follow(
-                        record.log_path, offset, opts, tty, lambda: rt.generation > gen or rt.removed
-                    ):
-                        yield chunk
+                    if isinstance(started, tuple):
+                        offset, gen = started
+                        async for chunk in jsonlog.follow(
+                            record.log_path, offset, opts, tty, lambda: rt.generation > gen or rt.removed
+                        ):
+                            yield chunk
+                    else:
+                        try:
+                            async for frame in started:
+                                yield frame
+                        finally:
+                            _cancel(started)
                 elif running_now:
+                    live = self.core.tasks_attach(record.id, stdout=stdout, stderr=stderr)
                     try:
-                        async for frame in self.core.tasks_attach(record.id, stdout=stdout, stderr=stderr):
+                        async for frame in live:
                             yield frame
                     except errdefs.NotImplemented_:
                         async for chunk in jsonlog.follow(
@@ -408,6 +450,8 @@ class ContainerService:
                             yield chunk
                     except errdefs.NotFound:
                         return
+                    finally:
+                        _cancel(live)
             finally:
                 if pending is not None and pending in rt.pending:
                     rt.pending.remove(pending)

@@ -219,6 +219,11 @@ def host_config(partial: dict[str, Any] | None) -> dict[str, Any]:
         "Name": restart.get("Name") or "no",
         "MaximumRetryCount": int(restart.get("MaximumRetryCount") or 0),
     }
+    # Docker stores "unlimited"/"default" as nil, whatever the client sent for them.
+    if out.get("PidsLimit") is not None and int(out["PidsLimit"]) <= 0:
+        out["PidsLimit"] = None
+    if out.get("MemorySwappiness") is not None and int(out["MemorySwappiness"]) == -1:
+        out["MemorySwappiness"] = None
     if out.get("PortBindings") is None:
         out["PortBindings"] = {}
     if out.get("ConsoleSize") is None:
