@@ -90,6 +90,7 @@ class ContainerService:
                 self.snapshotter.remove(rec.snapshot_key)
             with self.meta.db.transaction() as tx:
                 self.meta.delete_container(tx, id)
+        self.images.collect()  # the layers of an image deleted while this container stood on them
         self.publish(Event("/containers/delete", container_id=id))
 
     def usage(self, id: str) -> int:

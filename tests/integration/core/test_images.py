@@ -135,12 +135,10 @@ def test_delete_untags_then_collects(env: Env, busybox_tar: Path) -> None:
     assert [e.topic for e in env.events].count("/images/delete") == 2
 
 
-def test_delete_by_id_with_several_names_needs_force(env: Env, busybox_tar: Path) -> None:
+def test_delete_by_id_removes_every_name(env: Env, busybox_tar: Path) -> None:
     image_id = env.import_(busybox_tar, "a")
     env.images.tag("a", "b")
-    with pytest.raises(errdefs.Conflict, match="referenced in multiple repositories"):
-        env.images.delete(image_id[7:19])
-    res = env.images.delete(image_id[7:19], force=True)
+    res = env.images.delete(image_id[7:19])
     assert sorted(res.untagged) == ["a:latest", "b:latest"] and res.deleted[0] == image_id
     assert env.blobs() == set() and env.snapshots() == set()
 
@@ -149,16 +147,23 @@ def test_images_used_by_containers_survive(env: Env, busybox_tar: Path) -> None:
     image_id = env.import_(busybox_tar, "busybox")
     c = env.containers.create("c1", "busybox", {})
     assert c.record.image == image_id and c.mounts[0].type == "overlay"
-    with pytest.raises(errdefs.Conflict, match="must force"):
-        env.images.delete("busybox")
-    with pytest.raises(errdefs.Conflict):
-        env.images.delete(image_id)
-    res = env.images.delete("busybox", force=True)
+    chain = env.images.get(image_id).chain_id
+    res = env.images.delete("busybox")
     assert res.untagged == ["busybox:latest"] and res.deleted == []
     assert env.images.list_()[0].name == "", "kept as a dangling image while a container uses it"
-    assert env.sn.stat(c.record.snapshot_key).parent == env.images.get(image_id).chain_id
+    res = env.images.delete(image_id)  # by ID: the image goes, the container's layers stay
+    assert res.deleted == [image_id] and env.images.list_() == []
+    assert env.sn.stat(c.record.snapshot_key).parent == chain
     env.containers.delete("c1")
-    env.images.delete(image_id)
+    assert env.blobs() == set() and env.snapshots() == set(), "collected once the container is gone"
+
+
+def test_forced_delete_of_the_last_name_deletes_the_image(env: Env, busybox_tar: Path) -> None:
+    image_id = env.import_(busybox_tar, "busybox")
+    env.containers.create("c1", "busybox", {})
+    res = env.images.delete("busybox", force=True)
+    assert res.deleted == [image_id] and env.images.list_() == []
+    env.containers.delete("c1")
     assert env.blobs() == set() and env.snapshots() == set()
 
 

@@ -62,10 +62,6 @@ class DeleteResult:
     deleted: list[str]
 
 
-def short_id(digest: str) -> str:
-    return digest.split(":", 1)[-1][:12]
-
-
 class ImageService:
     def __init__(
         self,
@@ -290,28 +286,21 @@ class ImageService:
         return [c.id for c in self.meta.containers() if c.image == config_digest]
 
     def delete(self, ref: str, force: bool = False, sync_gc: bool = True) -> DeleteResult:
+        """Remove the name ``ref``, or every name of the image ``ref`` is an ID of.
+
+        Like containerd, core does not judge conflicts: skiffd applies Docker's rmi rules before asking.
+        Removing the last *name* of an image a container uses keeps the image, untagged (Docker's
+        ``<none>``), unless ``force``; removing by ID deletes the image. Snapshots a container still
+        stands on survive either way (GC never takes the parents of an active snapshot).
+        """
         with self.lock:
             rec, by_name = self.resolve(ref)
             config = rec.config_digest
             all_recs = self.meta.images_by_config(config)
-            names = [r.name for r in all_recs if not r.dangling]
             users = self._users(config)
-            if by_name:
-                doomed = [rec.name]
-                if len(names) == 1 and users and not force:
-                    raise errdefs.Conflict(
-                        f'conflict: unable to remove repository reference "{ref}" (must force) - container '
-                        f"{short_id(users[0])} is using its referenced image {short_id(config)}")
-            else:
-                prefix = f"conflict: unable to delete {short_id(config)} (must be forced) - "
-                if len(names) > 1 and not force:
-                    raise errdefs.Conflict(prefix + "image is referenced in multiple repositories")
-                if users and not force:
-                    raise errdefs.Conflict(prefix + f"image is being used by stopped container "
-                                                    f"{short_id(users[0])}")
-                doomed = [r.name for r in all_recs]
+            doomed = [rec.name] if by_name else [r.name for r in all_recs]
             remaining = [r for r in all_recs if r.name not in doomed]
-            keep_dangling = not remaining and users and by_name
+            keep_dangling = not remaining and by_name and bool(users) and not force
             with self.meta.db.transaction() as tx:
                 for name in doomed:
                     self.meta.delete_image(tx, name)
