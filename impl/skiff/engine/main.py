@@ -30,6 +30,7 @@ log = logging.getLogger("skiff.engine.main")
 warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 
 DEFAULT_CONFIG_FILE = "/etc/skiff/daemon.json"
+CONTAINERD_READY_TIMEOUT = 20.0
 
 # daemon.json key -> (DaemonConfig field, argparse dest)
 FILE_KEYS: dict[str, str] = {
@@ -167,10 +168,14 @@ async def serve(config: DaemonConfig, started: float) -> int:
     supervisor = None
     if config.containerd is None:
         supervisor = ContainerdSupervisor(config)
-        await supervisor.start()
+        await supervisor.start()  # the core starts while the app is built
+    app = create_app(spec_cache_dir=config.exec_root / "engine")
+    if supervisor is not None and not await supervisor.wait_ready(CONTAINERD_READY_TIMEOUT):
+        log.error("skiff-containerd is not ready after %.0fs; serving anyway", CONTAINERD_READY_TIMEOUT)
+    # the gRPC channel is made once the core listens: a channel that failed to connect backs off
+    # (1 s, growing) before it tries again
     core = make_core_client(config)
     set_services(build_services(config, core))
-    app = create_app(spec_cache_dir=config.exec_root / "engine")
 
     servers = []
     for listener in listeners:

@@ -57,8 +57,22 @@ class ContainerdSupervisor:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start supervising; returns immediately (``ready`` is set once the socket answers)."""
-        self._task = asyncio.create_task(self._run(), name="containerd-supervisor")
+        """Spawn skiff-containerd now and supervise it in the background (``ready`` is set once its
+        socket answers), so that skiffd's own start-up work overlaps with the core's."""
+        first: asyncio.subprocess.Process | None
+        try:
+            first = await self._spawn()
+        except OSError as exc:
+            log.error("cannot start skiff-containerd: %s", exc)
+            first = None
+        self._task = asyncio.create_task(self._run(first), name="containerd-supervisor")
+
+    async def wait_ready(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         self.config.containerd_state.mkdir(parents=True, exist_ok=True)
@@ -76,12 +90,13 @@ class ContainerdSupervisor:
             await asyncio.sleep(0.05)
         return False
 
-    async def _run(self) -> None:
+    async def _run(self, first: asyncio.subprocess.Process | None) -> None:
         backoff = 0.5
         while not self.stopping:
             started = time.monotonic()
             try:
-                self.process = await self._spawn()
+                self.process = first or await self._spawn()
+                first = None
             except OSError as exc:
                 log.error("cannot start skiff-containerd: %s", exc)
                 await asyncio.sleep(backoff)

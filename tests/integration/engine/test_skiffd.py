@@ -208,7 +208,19 @@ def test_fd_socket_activation(tmp_path: Path) -> None:
         assert stop(process) == 0
 
 
-def test_supervised_containerd_is_started_and_stopped(tmp_path: Path) -> None:
+def containerd_child(parent: int) -> int | None:
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if "skiff-containerd" in args and Path(f"/proc/{pid}").exists():
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                return int(pid)
+    return None
+
+
+def test_supervised_containerd_is_started_restarted_and_stopped(tmp_path: Path) -> None:
     sock = tmp_path / "skiff.sock"
     process = subprocess.Popen([SKIFFD, "-H", f"unix://{sock}", "--exec-root", str(tmp_path / "exec"),
                                 "--data-root", str(tmp_path / "data"), "--config-file", os.devnull],
@@ -220,10 +232,16 @@ def test_supervised_containerd_is_started_and_stopped(tmp_path: Path) -> None:
             assert process.poll() is None
             assert time.monotonic() < deadline, "skiff-containerd did not come up"
             time.sleep(0.05)
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(process.pid)], capture_output=True,
-                                  text=True).stdout
-        assert "skiff-containerd" in children
-        child_pid = int(children.split()[0])
+        child_pid = containerd_child(process.pid)
+        # it is restarted when it dies
+        os.kill(child_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (new_pid := containerd_child(process.pid)) in (None, child_pid):
+            assert time.monotonic() < deadline, "skiff-containerd was not restarted"
+            time.sleep(0.05)
+        assert new_pid is not None
+        child_pid = new_pid
+        assert ping_unix(sock)
     finally:
         assert stop(process) == 0
     deadline = time.monotonic() + 10
