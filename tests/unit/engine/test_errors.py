@@ -101,3 +101,16 @@ async def test_unexpected_exception_is_json_500(exploding_version: None,
         assert any("kaboom" in rec.getMessage() and rec.exc_info for rec in caplog.records)
         r = await c.get("/info")
         assert (r.status_code, r.json()) == (409, {"message": "busy"})
+
+
+async def test_unsupported_media_type_is_docker_shaped(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1.39/containers/create", content=b"<x/>",
+                          headers={"Content-Type": "application/xml"})
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/json"
+    assert set(r.json()) == {"message"}
+
+
+async def test_body_less_post_with_text_plain_is_accepted(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1.39/containers/abc/resize?h=10&w=20", headers={"Content-Type": "text/plain"})
+    assert r.status_code != 415, r.text
