@@ -19,6 +19,7 @@ if str(REPO) not in sys.path:
 from conformance.harness import api  # noqa: E402
 from conformance.harness.world import World  # noqa: E402
 from conformance.target import target  # noqa: E402
+from conformance.wip import count_wip  # noqa: E402
 from vm import busybox  # noqa: E402
 
 
@@ -41,9 +42,10 @@ def after_all(context: Any) -> None:
         context.tmpdir.cleanup()
     if getattr(context, "target", None) is not None:
         context.target.stop_if_started()
-    wip = getattr(context, "wip_skipped", 0)
-    if wip:
-        print(f"{wip} @wip scenarios skipped")
+    tags = " ".join(str(t) for t in (context.config.tags or []))
+    if "wip" in tags:
+        out = sys.__stdout__ or sys.stdout  # behave captures sys.stdout in hooks
+        out.write(f"{count_wip(REPO / 'features')} @wip scenarios skipped (tags: {tags})\n")
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
