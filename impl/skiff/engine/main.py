@@ -199,6 +199,9 @@ async def serve(config: DaemonConfig, started: float) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    # systemd's ExecReload sends SIGHUP, whose default action would kill the daemon
+    loop.add_signal_handler(signal.SIGHUP, lambda: log.warning(
+        "reloading the configuration is not supported yet; ignoring SIGHUP"))
     ticks = [asyncio.create_task(server.main_loop()) for server in servers]
     await stop.wait()
     log.info("Processing signal 'terminated'")

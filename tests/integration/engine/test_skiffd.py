@@ -248,3 +248,13 @@ def test_supervised_containerd_is_started_restarted_and_stopped(tmp_path: Path) 
     while Path(f"/proc/{child_pid}").exists():
         assert time.monotonic() < deadline, "skiff-containerd outlived skiffd"
         time.sleep(0.05)
+
+
+def test_sighup_does_not_kill_the_daemon(daemon: Daemon) -> None:
+    daemon.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "ignoring SIGHUP" not in daemon.log.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert daemon.process.poll() is None
+    assert ping_unix(daemon.sock)
