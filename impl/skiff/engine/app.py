@@ -20,7 +20,7 @@ from connexion.spec import Swagger2Specification
 from skiff.engine import errors
 from skiff.engine.querybool import DockerURIParser
 from skiff.engine.resolver import SkiffResolver
-from skiff.engine.spec import build_spec, cache_path, read_cache, write_cache
+from skiff.engine.spec import build_spec, cache_path, load_patches, read_cache, write_cache
 from skiff.engine.versioning import VersionMiddleware
 
 log = logging.getLogger("skiff.engine.app")
@@ -87,7 +87,8 @@ def create_app(spec_cache_dir: Path | None = None) -> EngineApp:
     middleware = app.middleware
     middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
     implemented = sorted(k for k, v in resolver.resolved.items() if v not in ("501", "swarm"))
-    log.info("engine app ready in %.0f ms (spec %s): %d operations routed, %d implemented",
+    log.info("engine app ready in %.0f ms (spec %s, patches %s): %d operations routed, %d implemented",
              (time.monotonic() - started) * 1000, "cached" if trusted else "patched and validated",
-             len(resolver.resolved), len(implemented))
+             ",".join(p.name.split("-", 1)[0] for p in load_patches()), len(resolver.resolved),
+             len(implemented))
     return EngineApp(app, resolver)
