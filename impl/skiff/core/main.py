@@ -83,6 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
                                   args.runtime or default_runtime())
 
     _drop_interrupted_unpacks(snapshotter)
+    await asyncio.to_thread(images.collect)  # what a crash left between ingest and image record
     await tasks.reconcile()
 
     grpc_server = aio.server(options=CHANNEL_OPTIONS)

@@ -412,3 +412,25 @@ def test_restart_reconciles_tasks(daemon: Daemon, busybox_tar: Path) -> None:
         await c.close()
 
     run(after())
+
+
+def test_a_shim_that_dies_is_settled(daemon: Daemon, busybox_tar: Path) -> None:
+    """The shim of a running task is killed: the task reads as stopped and delete still cleans up."""
+    cid = "orphan-" + uuid.uuid4().hex[:8]
+
+    async def scenario() -> None:
+        c = await with_busybox(daemon, busybox_tar)
+        await c.containers_create(cid, "busybox", {}, str(RUNC))
+        await c.tasks_create(cid, spec("sleep", "100"))
+        pid = (await c.tasks_start(cid)).pid
+        shim_pid = int((daemon.bundle(cid) / "shim.pid").read_text())
+        os.kill(shim_pid, signal.SIGKILL)
+        t = await c.tasks_wait(cid)
+        assert t.status == pb.STOPPED
+        await c.tasks_delete(cid)
+        assert not pid_alive(pid), "the runtime's delete --force ended the container"
+        assert not daemon.bundle(cid).exists() and not mounted_under(daemon.state)
+        await c.containers_delete(cid)
+        await c.close()
+
+    run(scenario())

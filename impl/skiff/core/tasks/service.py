@@ -192,17 +192,33 @@ class TaskService:
             return
         sock = task.shim.socket_path
 
-        def wait() -> tuple[int, str]:
-            try:
-                with ShimClient(sock, timeout=None) as waiter:
-                    res = waiter.wait()
-                    return res.exit_status, res.exited_at
-            except errdefs.SkiffError as err:
-                log.warning("task %s: wait on shim failed: %s", task.container_id, err)
-                return _read_exit(task.bundle)
+        def wait() -> tuple[int, str, bool]:
+            """(exit status, exited at, whether the shim is gone)."""
+            for _ in range(3):
+                try:
+                    with ShimClient(sock, timeout=None) as waiter:
+                        res = waiter.wait()
+                        return res.exit_status, res.exited_at, False
+                except errdefs.SkiffError as err:
+                    log.warning("task %s: wait on shim failed: %s", task.container_id, err)
+                try:  # is the shim still there? then only the connection broke
+                    with ShimClient(sock, timeout=5) as probe:
+                        state = probe.state()
+                    if state.status == STOPPED:
+                        return state.exit_status, state.exited_at, False
+                except errdefs.SkiffError:
+                    break
+            log.error("task %s: its shim is gone", task.container_id)
+            return (*_read_exit(task.bundle), True)
 
-        fut = _run_thread(asyncio.get_running_loop(), wait)
-        fut.add_done_callback(lambda f: self._exited(task, *f.result()))
+        def done(fut: asyncio.Future[tuple[int, str, bool]]) -> None:
+            exit_status, exited_at, lost = fut.result()
+            if lost and task.shim is not None:
+                task.shim.close()
+                task.shim = None
+            self._exited(task, exit_status, exited_at)
+
+        _run_thread(asyncio.get_running_loop(), wait).add_done_callback(done)
 
     def _exited(self, task: Task, exit_status: int, exited_at: str) -> None:
         if task.exited.is_set():
@@ -254,11 +270,19 @@ class TaskService:
             raise errdefs.FailedPrecondition(f"task {container_id} is being deleted")
         self._busy.add(container_id)
         try:
-            if task.shim is not None:
-                res = await self._shim_call(task, lambda s: s.delete())
-                self._exited(task, res.exit_status, res.exited_at)
-                await self._shim_call(task, lambda s: s.shutdown())
-                task.shim.close()
+            shim = task.shim
+            if shim is not None:
+                try:
+                    res = await self._shim_call(task, lambda s: s.delete())
+                    self._exited(task, res.exit_status, res.exited_at)
+                    await self._shim_call(task, lambda s: s.shutdown())
+                except errdefs.Unavailable as err:
+                    log.warning("task %s: shim unavailable at delete (%s): settling it", container_id, err)
+                    task.shim = None
+                shim.close()
+            if task.shim is None:
+                container = self.meta.container(container_id)
+                await asyncio.to_thread(self._settle_dead, container, task.bundle)
             await asyncio.to_thread(self._remove_bundle, task.bundle)
             del self._tasks[container_id]
         finally:
