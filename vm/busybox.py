@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Build the test image from Debian's busybox-static and import it into a target as ``busybox:latest``.
 
 `python -m vm.busybox [--host URL] [--force] [--tar-only PATH]`. The rootfs is /bin/busybox with every applet

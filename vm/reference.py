@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """`python -m vm.reference start|stop|status`: the reference Docker the scenarios run against.
 
 start is idempotent (a daemon that already answers is left alone); stop ends only the PID in the pidfile.

@@ -100,7 +100,9 @@ def idle_memory(target: Target, http: httpx.Client, count: int = 5) -> float:
         ppids = pss.parents()
         # The engine's processes, plus each container's shim (the parent of its init) and everything under it.
         shims = {ppids.get(http.get(api.v(f"/containers/{i}/json")).json()["State"]["Pid"], -1) for i in made}
-        measured = pss.engine_pids(target.name, ppids) | pss.with_descendants(shims - {-1, 0, 1}, ppids)
+        measured = pss.engine_pids(target.name, ppids, target.host) | pss.with_descendants(
+            shims - {-1, 0, 1}, ppids
+        )
     finally:
         for ident in made:
             _remove(http, ident)

@@ -66,9 +66,11 @@ def cmdline(pid: int) -> list[str]:
         return []
 
 
-def engine_pids(target_name: str, ppids: dict[int, int]) -> set[int]:
+def engine_pids(
+    target_name: str, ppids: dict[int, int], host: str = "unix:///var/run/skiff.sock"
+) -> set[int]:
     """The daemon processes of a target and their children: dockerd of the reference (its pidfile) and its
-    containerd; or skiffd (found by its command line) and what it supervises."""
+    containerd; or the skiffd serving `host` (found by its command line) and what it supervises."""
     roots: set[int] = set()
     if target_name == "docker":
         try:
@@ -79,6 +81,9 @@ def engine_pids(target_name: str, ppids: dict[int, int]) -> set[int]:
     else:
         for pid in ppids:
             argv = cmdline(pid)
-            if any(os.path.basename(a) == "skiffd" for a in argv[:2]):
+            if not any(os.path.basename(a) == "skiffd" for a in argv[:2]):
+                continue
+            hosts = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-H", "--host")]
+            if host in hosts or (not hosts and host == "unix:///var/run/skiff.sock"):
                 roots.add(pid)
     return with_descendants(roots, ppids)
