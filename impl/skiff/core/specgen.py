@@ -281,7 +281,7 @@ def with_hostname(hostname: str) -> SpecOpt:
 def with_shm_size(size: int) -> SpecOpt:
     def opt(spec: Spec) -> None:
         for m in spec["mounts"]:
-            if m["destination"] == "/dev/shm":
+            if m["destination"] == "/dev/shm" and m["type"] == "tmpfs":
                 m["options"] = [o for o in m["options"] if not o.startswith("size=")] + [f"size={size}"]
 
     return opt

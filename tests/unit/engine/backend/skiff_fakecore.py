@@ -34,6 +34,39 @@ BUSYBOX_CONFIG = {
 BUSYBOX_ID = "sha256:" + "45c11eb7" * 8
 
 
+class FakeStream:
+    """Like CoreClient's ServerStream: the call starts at creation, ``ready()`` once it is set up."""
+
+    def __init__(self, setup: Any) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._setup = setup
+        self._ready = False
+        self.cancelled = False
+
+    async def ready(self) -> None:
+        if not self._ready:
+            self._ready = True
+            self._setup(self._queue)
+
+    def __aiter__(self) -> FakeStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        await self.ready()
+        item = await self._queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    async def aclose(self) -> None:
+        self.cancel()
+
+
 @dataclass
 class FakeTask:
     container_id: str
@@ -44,6 +77,7 @@ class FakeTask:
     exit_status: int = 0
     exited_at: str = ""
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    attached: list[asyncio.Queue[Any]] = field(default_factory=list)
 
 
 class FakeCore:
@@ -54,12 +88,19 @@ class FakeCore:
         self.subscribers: list[asyncio.Queue[pb.Event]] = []
         self.calls: list[tuple[str, Any]] = []
         self.next_pid = 1000
+        self.background: list[asyncio.Future[None]] = []
         self.add_image("docker.io/library/busybox:latest", BUSYBOX_ID, BUSYBOX_CONFIG, size=1984172)
 
     def add_image(self, name: str, image_id: str, config: dict[str, Any], size: int = 0) -> pb.Image:
-        image = pb.Image(name=name, id=image_id, config=json.dumps(config).encode(), size=size,
-                         diff_ids=config.get("rootfs", {}).get("diff_ids", []), created_at=rfc3339(),
-                         chain_id=image_id)
+        image = pb.Image(
+            name=name,
+            id=image_id,
+            config=json.dumps(config).encode(),
+            size=size,
+            diff_ids=config.get("rootfs", {}).get("diff_ids", []),
+            created_at=rfc3339(),
+            chain_id=image_id,
+        )
         self.images[name] = image
         return image
 
@@ -104,23 +145,44 @@ class FakeCore:
             self.add_image(name, BUSYBOX_ID, BUSYBOX_CONFIG)
             yield pb.LoadProgress(loaded_name=name)
 
-    async def images_import(self, chunks: AsyncIterator[bytes], name: str = "", config: Any = None,
-                            comment: str = "", created_by: str = "") -> pb.Image:
+    async def images_import(
+        self,
+        chunks: AsyncIterator[bytes],
+        name: str = "",
+        config: Any = None,
+        comment: str = "",
+        created_by: str = "",
+    ) -> pb.Image:
         data = b"".join([c async for c in chunks])
         full = dict(config or {})
-        full.update({"architecture": "amd64", "os": "linux", "created": rfc3339(), "comment": comment,
-                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "aa" * 32]}})
+        full.update(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "created": rfc3339(),
+                "comment": comment,
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "aa" * 32]},
+            }
+        )
         image_id = "sha256:" + f"{len(data):064x}"
         self.calls.append(("images_import", (name, full, data)))
         return self.add_image(name, image_id, full, size=len(data))
 
     # ---------- containers ----------
-    async def containers_create(self, id: str, image: str, labels: Any = None, runtime: str = "") -> pb.Container:
+    async def containers_create(
+        self, id: str, image: str, labels: Any = None, runtime: str = ""
+    ) -> pb.Container:
         self.calls.append(("containers_create", id))
         if id in self.containers:
             raise errdefs.AlreadyExists(f"container {id}: already exists")
-        mounts = [pb.Mount(type="overlay", source="overlay", target="",
-                           options=[f"lowerdir=/snap/1/fs", f"upperdir=/snap/{id}/fs", f"workdir=/snap/{id}/work"])]
+        mounts = [
+            pb.Mount(
+                type="overlay",
+                source="overlay",
+                target="",
+                options=["lowerdir=/snap/1/fs", f"upperdir=/snap/{id}/fs", f"workdir=/snap/{id}/work"],
+            )
+        ]
         c = pb.Container(id=id, image=image, snapshot_key=id, mounts=mounts, created_at=rfc3339())
         self.containers[id] = c
         return c
@@ -146,7 +208,8 @@ class FakeCore:
         if args[0] == "nonexist":
             raise errdefs.Unknown(
                 'OCI runtime create failed: unable to start container process: exec: "nonexist": '
-                "executable file not found in $PATH")
+                "executable file not found in $PATH"
+            )
         self.next_pid += 1
         task = FakeTask(container_id, parsed, log_path, self.next_pid)
         self.tasks[container_id] = task
@@ -155,6 +218,10 @@ class FakeCore:
     def _log(self, task: FakeTask, stream: str, text: str) -> None:
         with open(task.log_path, "a") as f:
             f.write(json.dumps({"log": text, "stream": stream, "time": rfc3339()}) + "\n")
+        data = text.encode()
+        frame = bytes([1 if stream == "stdout" else 2, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+        for q in task.attached:
+            q.put_nowait(frame)
 
     async def tasks_start(self, container_id: str) -> pb.Task:
         task = self.tasks[container_id]
@@ -166,7 +233,15 @@ class FakeCore:
             asyncio.get_running_loop().call_soon(self._exit, task, 0)
         elif args[0] == "fail":
             asyncio.get_running_loop().call_soon(self._exit, task, int(args[1]))
+        elif args[0] == "count":  # writes N lines over a few loop turns, then exits
+            self.background.append(asyncio.ensure_future(self._count(task, int(args[1]))))
         return pb.Task(container_id=container_id, pid=task.pid, status=pb.RUNNING)
+
+    async def _count(self, task: FakeTask, n: int) -> None:
+        for i in range(n):
+            self._log(task, "stdout", f"{i}\n")
+            await asyncio.sleep(0)
+        self._exit(task, 0)
 
     def _exit(self, task: FakeTask, code: int) -> None:
         if task.status == pb.STOPPED:
@@ -175,8 +250,15 @@ class FakeCore:
         task.exit_status = code
         task.exited_at = rfc3339()
         task.done.set()
-        event = pb.Event(topic="/tasks/exit", container_id=task.container_id, pid=task.pid, exit_status=code,
-                         exited_at=task.exited_at)
+        for q in task.attached:
+            q.put_nowait(None)
+        event = pb.Event(
+            topic="/tasks/exit",
+            container_id=task.container_id,
+            pid=task.pid,
+            exit_status=code,
+            exited_at=task.exited_at,
+        )
         for q in self.subscribers:
             q.put_nowait(event)
 
@@ -184,8 +266,13 @@ class FakeCore:
         if container_id not in self.tasks:
             raise errdefs.NotFound("no task")
         t = self.tasks[container_id]
-        return pb.Task(container_id=container_id, pid=t.pid, status=t.status, exit_status=t.exit_status,
-                       exited_at=t.exited_at)
+        return pb.Task(
+            container_id=container_id,
+            pid=t.pid,
+            status=t.status,
+            exit_status=t.exit_status,
+            exited_at=t.exited_at,
+        )
 
     async def tasks_list(self) -> list[pb.Task]:
         return [await self.tasks_get(cid) for cid in self.tasks]
@@ -213,20 +300,18 @@ class FakeCore:
             raise errdefs.NotFound("no task")
         return pb.Task(container_id=container_id, exit_status=task.exit_status)
 
-    async def tasks_attach(self, container_id: str, stdout: bool = True,
-                           stderr: bool = True) -> AsyncIterator[bytes]:
-        task = self.tasks.get(container_id)
-        if task is None:
-            raise errdefs.NotFound("no task")
-        await task.done.wait()
-        yield b"\x01\x00\x00\x00\x00\x00\x00\x03hi\n"
+    def tasks_attach(self, container_id: str, stdout: bool = True, stderr: bool = True) -> FakeStream:
+        def setup(queue: asyncio.Queue[Any]) -> None:
+            task = self.tasks.get(container_id)
+            if task is None:
+                queue.put_nowait(errdefs.NotFound("no task"))
+            elif task.status == pb.STOPPED:
+                queue.put_nowait(None)
+            else:
+                task.attached.append(queue)
+
+        return FakeStream(setup)
 
     # ---------- events ----------
-    async def events_subscribe(self) -> AsyncIterator[pb.Event]:
-        q: asyncio.Queue[pb.Event] = asyncio.Queue()
-        self.subscribers.append(q)
-        try:
-            while True:
-                yield await q.get()
-        finally:
-            self.subscribers.remove(q)
+    def events_subscribe(self) -> FakeStream:
+        return FakeStream(self.subscribers.append)

@@ -1,0 +1,315 @@
+"""The containers backend over a fake core: lifecycle, errors, waits, attach, list/filters, prune."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skiff import errdefs
+from skiff.engine.backend import ContainerService, ImageService, stdcopy
+from skiff_fakecore import FakeCore
+
+pytestmark = [pytest.mark.unit, pytest.mark.anyio]
+
+
+async def run(svc: ContainerService, *cmd: str, name: str | None = None, **extra: Any) -> str:
+    body = {"Image": "busybox", "Cmd": list(cmd), **extra}
+    cid = str((await svc.create(name, body))["Id"])
+    await svc.start(cid)
+    return cid
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_create_merges_image_config_and_persists(containers: ContainerService, tmp_path: Path) -> None:
+    resp = await containers.create("web", {"Image": "busybox", "Env": ["A=1"], "Labels": {"x": "y"}})
+    assert resp["Warnings"] == [] and len(resp["Id"]) == 64
+    info = await containers.inspect("web")
+    assert info["Name"] == "/web" and info["Path"] == "sh" and info["Args"] == []
+    assert info["Config"]["Env"] == [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "A=1",
+    ]
+    assert info["Config"]["Hostname"] == resp["Id"][:12]
+    assert info["Config"]["Labels"] == {"x": "y"}
+    assert info["State"]["Status"] == "created" and info["State"]["StartedAt"] == "0001-01-01T00:00:00Z"
+    assert info["HostConfig"]["LogConfig"] == {"Type": "json-file", "Config": {}}
+    assert info["HostConfig"]["ShmSize"] == 67108864 and info["HostConfig"]["PidsLimit"] is None
+    assert info["GraphDriver"]["Name"] == "overlay2"
+    assert info["GraphDriver"]["Data"]["UpperDir"] == f"/snap/{resp['Id']}/fs"
+    cdir = tmp_path / "containers" / resp["Id"]
+    saved = json.loads((cdir / "config.v2.json").read_text())
+    assert (
+        saved["Name"] == "/web"
+        and json.loads((cdir / "hostconfig.json").read_text())["NetworkMode"] == "default"
+    )
+    assert (cdir / "hostname").read_text() == resp["Id"][:12] + "\n"
+
+
+async def test_create_errors_match_docker(
+    containers: ContainerService, core: FakeCore, tmp_path: Path
+) -> None:
+    with pytest.raises(errdefs.NotFound, match=r"^No such image: busybox:nope$"):
+        await containers.create(None, {"Image": "busybox:nope"})
+    with pytest.raises(errdefs.NotFound, match=r"^No such image: nosuch:latest$"):
+        await containers.create(None, {"Image": "nosuch"})
+    first = (await containers.create("dup", {"Image": "busybox"}))["Id"]
+    with pytest.raises(errdefs.Conflict) as exc:
+        await containers.create("dup", {"Image": "busybox"})
+    assert str(exc.value) == (
+        f'Conflict. The container name "/dup" is already in use by container "{first}". '
+        "You have to remove (or rename) that container to be able to reuse that name."
+    )
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid container name \(a/b\)"):
+        await containers.create("a/b", {"Image": "busybox"})
+    with pytest.raises(errdefs.InvalidArgument, match=r"AutoRemove"):
+        await containers.create(
+            None,
+            {"Image": "busybox", "HostConfig": {"AutoRemove": True, "RestartPolicy": {"Name": "always"}}},
+        )
+    # nothing was left behind by the failures
+    assert list(core.containers) == [first]
+    assert [p.name for p in (tmp_path / "containers").iterdir()] == [first]
+
+
+async def test_failed_core_create_leaves_nothing(
+    containers: ContainerService, core: FakeCore, tmp_path: Path
+) -> None:
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise errdefs.Unknown("snapshot failed")
+
+    core.containers_create = broken  # type: ignore[method-assign]
+    with pytest.raises(errdefs.Unknown):
+        await containers.create("xx", {"Image": "busybox"})
+    assert not containers.store.name_taken("xx")
+    assert list((tmp_path / "containers").iterdir()) == []
+
+
+async def test_run_to_exit_updates_state_and_logs(containers: ContainerService, core: FakeCore) -> None:
+    cid = await run(containers, "echo", "hello")
+    result = await asyncio.wait_for(containers.wait(cid), 5)
+    assert result == {"Error": None, "StatusCode": 0}
+    info = await containers.inspect(cid)
+    assert info["State"]["Status"] == "exited" and info["State"]["Pid"] == 0
+    assert info["State"]["FinishedAt"] != "0001-01-01T00:00:00Z"
+    assert ("tasks_delete", cid) in core.calls and cid not in core.tasks
+    _tty, out = containers.logs(cid, stdout=True, stderr=True)
+    frames = stdcopy.split(b"".join([c async for c in out]))
+    assert frames == [(1, b"hello\n"), (2, b"done\n")]
+    _tty, out = containers.logs(cid, stdout=True, stderr=False)
+    assert stdcopy.split(b"".join([c async for c in out])) == [(1, b"hello\n")]
+    with pytest.raises(errdefs.InvalidArgument, match=r"you must choose at least one stream"):
+        containers.logs(cid)
+
+
+async def test_spec_handed_to_core(containers: ContainerService, core: FakeCore) -> None:
+    cid = await run(containers, "sleep", "60", User="1000:1000", WorkingDir="/tmp")
+    spec = core.tasks[cid].spec
+    assert spec["process"]["args"] == ["sleep", "60"]
+    assert spec["process"]["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [1000]}
+    assert spec["process"]["cwd"] == "/tmp"
+    assert spec["hostname"] == cid[:12]
+    assert spec["linux"]["cgroupsPath"] == f"/skiff/{cid}"
+    assert f"HOSTNAME={cid[:12]}" in spec["process"]["env"]
+    assert {m["destination"] for m in spec["mounts"]} >= {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+    await containers.delete(cid, force=True)
+
+
+async def test_start_failure_is_docker_127(containers: ContainerService, core: FakeCore) -> None:
+    cid = (await containers.create("bad", {"Image": "busybox", "Cmd": ["nonexist"]}))["Id"]
+    with pytest.raises(errdefs.InvalidArgument) as exc:
+        await containers.start(cid)
+    assert str(exc.value).startswith("failed to create shim task: OCI runtime create failed: ")
+    assert 'exec: "nonexist": executable file not found in $PATH' in str(exc.value)
+    state = (await containers.inspect(cid))["State"]
+    assert state["ExitCode"] == 127 and state["Status"] == "created" and state["Error"] == str(exc.value)
+
+
+async def test_start_twice_is_not_modified(containers: ContainerService) -> None:
+    cid = await run(containers, "sleep", "60")
+    assert await containers.start(cid) is False
+    assert (await containers.inspect(cid))["State"]["Running"] is True
+    await containers.delete(cid, force=True)
+
+
+async def test_stop_kill_restart(containers: ContainerService, core: FakeCore) -> None:
+    cid = await run(containers, "sleep", "60", "ignore-term")
+    assert await containers.stop(cid, timeout=0) is True  # TERM ignored: KILL after the timeout
+    state = (await containers.inspect(cid))["State"]
+    assert state["ExitCode"] == 137 and not state["Running"]
+    assert await containers.stop(cid) is False  # 304
+    with pytest.raises(errdefs.Conflict) as exc:
+        await containers.kill("sleep-less", None) if False else await containers.kill(cid[:10])
+    assert str(exc.value) == f"Cannot kill container: {cid[:10]}: Container {cid} is not running"
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid signal: FOO$"):
+        await containers.kill("nosuch", "FOO")
+    await containers.restart(cid, timeout=1)
+    assert (await containers.inspect(cid))["State"]["Running"] is True
+    await containers.kill(cid, "SIGUSR1")
+    assert ("tasks_kill", (cid, 10)) in core.calls
+    await containers.kill(cid)  # default SIGKILL waits for the exit
+    assert (await containers.inspect(cid))["State"]["ExitCode"] == 137
+
+
+async def test_delete_running_needs_force(containers: ContainerService, core: FakeCore) -> None:
+    cid = await run(containers, "sleep", "60", name="busy")
+    with pytest.raises(errdefs.Conflict) as exc:
+        await containers.delete("busy")
+    assert str(exc.value) == (
+        f"You cannot remove a running container {cid}. Stop the container before "
+        "attempting removal or force remove"
+    )
+    await containers.delete("busy", force=True)
+    assert cid not in core.containers and cid not in core.tasks
+    with pytest.raises(errdefs.NotFound, match=r"^No such container: busy$"):
+        await containers.inspect("busy")
+
+
+async def test_wait_conditions(containers: ContainerService) -> None:
+    cid = (await containers.create(None, {"Image": "busybox", "Cmd": ["fail", "3"]}))["Id"]
+    assert await containers.wait(cid) == {"Error": None, "StatusCode": 0}  # created is not-running
+    next_exit = asyncio.ensure_future(containers.wait(cid, "next-exit"))
+    removed = asyncio.ensure_future(containers.wait(cid, "removed"))
+    await asyncio.sleep(0)
+    assert not next_exit.done()
+    await containers.start(cid)
+    assert (await asyncio.wait_for(next_exit, 5))["StatusCode"] == 3
+    assert not removed.done()
+    await containers.delete(cid)
+    assert (await asyncio.wait_for(removed, 5))["StatusCode"] == 3
+
+
+async def test_auto_remove(containers: ContainerService, core: FakeCore) -> None:
+    cid = (
+        await containers.create(
+            None, {"Image": "busybox", "Cmd": ["echo", "x"], "HostConfig": {"AutoRemove": True}}
+        )
+    )["Id"]
+    removed = asyncio.ensure_future(containers.wait(cid, "removed"))
+    await containers.start(cid)
+    assert (await asyncio.wait_for(removed, 5))["StatusCode"] == 0
+    assert cid not in core.containers
+    with pytest.raises(errdefs.NotFound):
+        containers.get(cid)
+
+
+async def test_attach_before_start_sees_all_output(containers: ContainerService) -> None:
+    cid = (await containers.create(None, {"Image": "busybox", "Cmd": ["count", "50"]}))["Id"]
+    out = containers.attach(cid, stdout=True, stderr=True, stream=True, logs=False)
+    collected = asyncio.ensure_future(_collect(out))
+    await asyncio.sleep(0)
+    await containers.start(cid)
+    data = await asyncio.wait_for(collected, 5)
+    assert [p for _s, p in stdcopy.split(data)] == [f"{i}\n".encode() for i in range(50)]
+
+
+async def test_attach_with_logs_replays_then_ends(containers: ContainerService) -> None:
+    cid = await run(containers, "echo", "hi")
+    await containers.wait(cid)
+    out = containers.attach(cid, stdout=True, stderr=False, stream=False, logs=True)
+    assert stdcopy.split(await _collect(out)) == [(1, b"hi\n")]
+    with pytest.raises(errdefs.NotFound):
+        containers.attach("nosuch", True, True, True, False)
+
+
+async def test_attach_waiting_for_a_start_that_fails_ends(containers: ContainerService) -> None:
+    cid = (await containers.create(None, {"Image": "busybox", "Cmd": ["nonexist"]}))["Id"]
+    collected = asyncio.ensure_future(_collect(containers.attach(cid, True, True, True, False)))
+    await asyncio.sleep(0)
+    with pytest.raises(errdefs.InvalidArgument):
+        await containers.start(cid)
+    assert await asyncio.wait_for(collected, 5) == b""
+
+
+async def _collect(out: Any) -> bytes:
+    return b"".join([chunk async for chunk in out])
+
+
+async def test_list_filters_and_status(containers: ContainerService) -> None:
+    a = await run(containers, "sleep", "60", name="alpha", Labels={"tier": "web"})
+    b = await run(containers, "fail", "2", name="beta")
+    await containers.wait(b)
+    c = (await containers.create("gamma", {"Image": "busybox"}))["Id"]
+    ids = lambda items: [i["Id"] for i in items]  # noqa: E731
+    assert ids(await containers.list_()) == [a]
+    assert ids(await containers.list_(all_=True)) == [c, b, a]
+    assert ids(await containers.list_(limit=1)) == [c]
+    assert ids(await containers.list_(filters='{"status":["exited"]}')) == [b]
+    assert ids(await containers.list_(all_=True, filters='{"exited":["2"]}')) == [b]
+    assert ids(await containers.list_(all_=True, filters='{"name":["^/al"]}')) == [a]
+    assert ids(await containers.list_(all_=True, filters='{"label":["tier=web"]}')) == [a]
+    assert ids(await containers.list_(all_=True, filters='{"id":["' + b[:6] + '"]}')) == [b]
+    assert ids(await containers.list_(all_=True, filters='{"ancestor":["busybox"]}')) == [c, b, a]
+    assert ids(await containers.list_(all_=True, filters='{"status":{"created":true}}')) == [c]
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid filter 'status=bogus'$"):
+        await containers.list_(filters='{"status":["bogus"]}')
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid filter 'nope'$"):
+        await containers.list_(filters='{"nope":["x"]}')
+    summary = (await containers.list_(all_=True, filters='{"name":["beta"]}'))[0]
+    assert summary["Names"] == ["/beta"] and summary["Command"] == "fail 2" and summary["State"] == "exited"
+    assert summary["Status"].startswith("Exited (2) ") and summary["Status"].endswith(" ago")
+    assert summary["Image"] == "busybox" and summary["ImageID"].startswith("sha256:")
+    running = (await containers.list_())[0]
+    assert running["Status"].startswith("Up ") and running["State"] == "running"
+    assert (await containers.counts()) == {
+        "Containers": 3,
+        "ContainersRunning": 1,
+        "ContainersPaused": 0,
+        "ContainersStopped": 2,
+    }
+    await containers.delete(a, force=True)
+
+
+async def test_prune(containers: ContainerService) -> None:
+    keep = await run(containers, "sleep", "60")
+    old = (await containers.create(None, {"Image": "busybox", "Labels": {"k": "v"}}))["Id"]
+    other = (await containers.create(None, {"Image": "busybox"}))["Id"]
+    result = await containers.prune('{"label":["k=v"]}')
+    assert result == {"ContainersDeleted": [old], "SpaceReclaimed": 5}
+    assert await containers.prune('{"until":["1h"]}') == {"ContainersDeleted": None, "SpaceReclaimed": 0}
+    assert (await containers.prune())["ContainersDeleted"] == [other]
+    containers.get(keep)
+    with pytest.raises(errdefs.InvalidArgument):
+        await containers.prune('{"bogus":["x"]}')
+    await containers.delete(keep, force=True)
+
+
+async def test_records_reload_and_reconcile(core: FakeCore, images: ImageService, tmp_path: Path) -> None:
+    first = ContainerService(core, images, tmp_path)
+    first.start_background()
+    cid = await run(first, "sleep", "60", name="survivor")
+    gone = await run(first, "sleep", "60", name="lost")
+    await first.close()
+    core.tasks[gone].status = 3  # the task stopped while skiffd was down
+    core.tasks[gone].exit_status = 9
+    second = ContainerService(core, images, tmp_path)
+    second.start_background()
+    try:
+        assert second.get("survivor").id == cid
+        await until(lambda: not second.get("lost").state.running)
+        assert second.get("lost").state.exit_code == 9
+        assert second.get("survivor").state.running
+        await second.delete(cid, force=True)
+    finally:
+        await second.close()
+
+
+async def test_ambiguous_prefix(containers: ContainerService) -> None:
+    store = containers.store
+    a = (await containers.create(None, {"Image": "busybox"}))["Id"]
+    rec = store.get(a)
+    twin = type(rec).from_json({**rec.to_json(), "ID": a[:1] + "f" * 63, "Name": "/twin"}, rec.host_config)
+    if twin.id != a:
+        store.add(twin)
+        with pytest.raises(errdefs.Unknown, match=f"^multiple IDs found with provided prefix: {a[:1]}$"):
+            store.get(a[:1])
+    assert store.get(a[:12]).id == a
