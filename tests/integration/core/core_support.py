@@ -52,7 +52,9 @@ def build_busybox_rootfs_tar(dest: Path, gzipped: bool = False, extra: bytes = b
     return dest
 
 
-def build_oci_layout_tar(rootfs_tar: Path, dest: Path, names: list[str]) -> dict[str, str]:
+def build_oci_layout_tar(
+    rootfs_tar: Path, dest: Path, names: list[str], nested: bool = False
+) -> dict[str, str]:
     """An OCI image layout (gzip layer, one manifest, an index entry per name) as a tarball, by hand."""
     import gzip
     import hashlib
@@ -79,11 +81,22 @@ def build_oci_layout_tar(rootfs_tar: Path, dest: Path, names: list[str]) -> dict
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(layer),
                     "size": len(layer)}],
     }).encode()
+    top, blobs = manifest, [layer, config, manifest]
+    if nested:  # index.json -> a multi-platform index -> the linux/amd64 manifest
+        platforms = [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "f" * 64,
+             "size": 1, "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(manifest),
+             "size": len(manifest), "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+        top = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": platforms}).encode()
+        blobs.append(top)
+    top_type = "application/vnd.oci.image." + ("index" if nested else "manifest") + ".v1+json"
     index = json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(manifest),
-                       "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": n}}
-                      for n in names],
+        "manifests": [{"mediaType": top_type, "digest": digest(top), "size": len(top),
+                       "annotations": {"org.opencontainers.image.ref.name": n}} for n in names],
     }).encode()
     with tarfile.open(dest, "w") as tf:
         def add(name: str, data: bytes) -> None:
@@ -92,7 +105,7 @@ def build_oci_layout_tar(rootfs_tar: Path, dest: Path, names: list[str]) -> dict
             tf.addfile(ti, io.BytesIO(data))
 
         add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-        for blob in (layer, config, manifest):
+        for blob in blobs:
             add("blobs/sha256/" + digest(blob).split(":")[1], blob)
         add("index.json", index)
     return {"config": digest(config), "manifest": digest(manifest), "diff_id": diff_id}

@@ -199,6 +199,30 @@ def test_load_oci_layout(env: Env, busybox_tar: Path, workdir: Path) -> None:
     env.sn.remove("check")
 
 
+def test_load_nested_index_and_gzip_archive(env: Env, busybox_tar: Path, workdir: Path) -> None:
+    import gzip
+
+    tar = workdir / "oci.tar"
+    ids = build_oci_layout_tar(busybox_tar, tar, ["multi:1"], nested=True)
+    gz = workdir / "oci.tar.gz"
+    gz.write_bytes(gzip.compress(tar.read_bytes()))
+    with open(gz, "rb") as f:
+        assert [x.name for x in env.images.load(f)] == ["multi:1"]
+    img = env.images.get("multi:1")
+    assert img.record.target_digest == ids["manifest"], "the linux/amd64 manifest of the index"
+    env.images.delete(img.record.config_digest)
+    assert env.blobs() == set() and env.snapshots() == set()
+
+
+def test_digest_references_skip_untagged_images(env: Env, busybox_tar: Path, workdir: Path) -> None:
+    env.import_(build_busybox_rootfs_tar(workdir / "other.tar", extra=b"x"))  # an untagged image
+    env.import_(busybox_tar, "busybox")
+    digest = env.images.get("busybox").record.target_digest
+    assert env.images.get("busybox@" + digest).name == "docker.io/library/busybox:latest"
+    with pytest.raises(errdefs.NotFound):
+        env.images.get("other@" + digest)
+
+
 def test_load_untagged_reports_the_id(env: Env, busybox_tar: Path, workdir: Path) -> None:
     tar = workdir / "oci.tar"
     ids = build_oci_layout_tar(busybox_tar, tar, ["latest"])  # a bare tag names no repository

@@ -120,7 +120,8 @@ class ImageService:
             return None, ""
         if parsed.digest:
             for rec in self.meta.images():
-                if rec.target_digest == parsed.digest and references.parse(rec.name).name == parsed.name:
+                if (not rec.dangling and rec.target_digest == parsed.digest
+                        and references.parse(rec.name).name == parsed.name):
                     return rec, ""
             return None, ""
         return self.meta.image(str(parsed)), str(parsed)
