@@ -12,13 +12,21 @@ happen normally. This relies on uvicorn internals, hence the pinned uvicorn and 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol, RequestResponseCycle
 
 from skiff.engine.streams import HIJACK_EXTENSION, HijackChannel
+
+TESTED_UVICORN = "0.54."
+if not uvicorn.__version__.startswith(TESTED_UVICORN):
+    logging.getLogger("skiff.engine.hijack").warning(
+        "uvicorn %s is not the version the hijack protocol was tested with (%sx)", uvicorn.__version__,
+        TESTED_UVICORN)
 
 HIJACKABLE = re.compile(r"^(?:/v[0-9.]+)?/(?:containers/[^/]+/attach|exec/[^/]+/start)/?$")
 STDIN_HIGH_WATER = 64  # queued stdin chunks before reading from the socket pauses
