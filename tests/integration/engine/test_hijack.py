@@ -90,3 +90,11 @@ def test_docker_exec_with_piped_stdin(server: Path) -> None:
     assert (done.returncode, done.stdout) == (0, b"a b\n")
     done = subprocess.run(["docker", "-H", host, "exec", "fake", "fail"], capture_output=True, timeout=30)
     assert (done.returncode, done.stderr) == (3, b"oops\n")
+
+
+@pytest.mark.skipif(shutil.which("docker") is None or shutil.which("script") is None,
+                    reason="needs the docker CLI and script(1)")
+def test_docker_exec_with_a_tty(server: Path) -> None:
+    done = subprocess.run(["script", "-qec", f"docker -H unix://{server} exec -it fake echo tty works",
+                           "/dev/null"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout.replace(b"\r\n", b"\n")) == (0, b"tty works\n")
