@@ -434,3 +434,29 @@ def test_a_shim_that_dies_is_settled(daemon: Daemon, busybox_tar: Path) -> None:
         await c.close()
 
     run(scenario())
+
+
+def test_concurrent_imports_and_tasks(daemon: Daemon, busybox_tar: Path, workdir: Path) -> None:
+    async def scenario() -> None:
+        c = CoreClient(str(daemon.address))
+        imports = (c.images_import(file_chunks(busybox_tar), f"same:{i}") for i in range(4))
+        images = await asyncio.gather(*imports)
+        assert len({i.chain_id for i in images}) == 1, "one layer snapshot shared by all four"
+
+        async def echo(i: int) -> int:
+            cid = f"par{i}-{uuid.uuid4().hex[:8]}"
+            await c.containers_create(cid, "same:0", {}, str(RUNC))
+            await c.tasks_create(cid, spec("echo", str(i)), str(workdir / f"{i}.log"))
+            await c.tasks_start(cid)
+            status = (await c.tasks_wait(cid)).exit_status
+            await c.tasks_delete(cid)
+            await c.containers_delete(cid)
+            return status
+
+        assert await asyncio.gather(*(echo(i) for i in range(4))) == [0, 0, 0, 0]
+        for i in range(4):
+            assert json.loads((workdir / f"{i}.log").read_text())["log"] == f"{i}\n"
+        assert not mounted_under(daemon.state)
+        await c.close()
+
+    run(scenario())
