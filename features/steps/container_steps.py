@@ -162,7 +162,14 @@ def step_newer_start(context: Any, alias: str) -> None:
     world = _w(context)
     before = world.values[f"started:{alias}"]
     after = world.state(world.container_id(alias))["StartedAt"]
-    assert after > before, f"StartedAt {after} not after {before}"
+    assert _instant(after) > _instant(before), f"StartedAt {after} not after {before}"
+
+
+def _instant(stamp: str) -> tuple[str, int]:
+    """RFC 3339 with up to 9 fraction digits (Go trims trailing zeros) as a comparable (seconds, nanos)."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z", stamp)
+    assert m, f"not an RFC 3339 UTC time: {stamp!r}"
+    return m.group(1), int((m.group(2) or "0").ljust(9, "0"))
 
 
 @then('the container "{alias}" is {status:w}')
