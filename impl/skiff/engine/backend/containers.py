@@ -27,6 +27,7 @@ from skiff.engine.backend import jsonlog, merge, names, runspec, signals, timefm
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
 from skiff.engine.backend.store import Store
+from skiff.engine.streams import StdcopyDecoder
 
 log = logging.getLogger("skiff.engine.backend.containers")
 
@@ -61,6 +62,18 @@ def _cancel(stream: Any) -> None:
     if cancel is not None:
         with contextlib.suppress(Exception):
             cancel()
+
+
+async def _payloads(frames: AsyncIterator[bytes], tty: bool) -> AsyncIterator[bytes]:
+    """The core sends stdcopy frames; a tty container's stream is raw, so strip them for it."""
+    if not tty:
+        async for frame in frames:
+            yield frame
+        return
+    decoder = StdcopyDecoder()
+    async for chunk in frames:
+        for _stream, payload in decoder.feed(chunk):
+            yield payload
 
 
 def _is_exec_not_found(message: str, cmd: str) -> bool:
@@ -430,14 +443,14 @@ class ContainerService:
                             yield chunk
                     else:
                         try:
-                            async for frame in started:
+                            async for frame in _payloads(started, tty):
                                 yield frame
                         finally:
                             _cancel(started)
                 elif running_now:
                     live = self.core.tasks_attach(record.id, stdout=stdout, stderr=stderr)
                     try:
-                        async for frame in live:
+                        async for frame in _payloads(live, tty):
                             yield frame
                     except errdefs.NotImplemented_:
                         async for chunk in jsonlog.follow(
