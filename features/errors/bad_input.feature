@@ -2,6 +2,7 @@
 Feature: Bad input gets Docker 20.10's status code and {"message"}, and leaves nothing behind
 
   Scenario: Malformed JSON in a create body
+    Given I counted all containers on the daemon
     When I send POST /v1.39/containers/create with raw body:
       """
       {bad
@@ -9,6 +10,7 @@ Feature: Bad input gets Docker 20.10's status code and {"message"}, and leaves n
     Then the status is 500
     And the error message is "invalid character 'b' looking for beginning of object key string"
     And this scenario has 0 containers
+    And the daemon has as many containers as before
 
   Scenario: An empty create body
     When I send POST /v1.39/containers/create with raw body:
@@ -71,6 +73,7 @@ Feature: Bad input gets Docker 20.10's status code and {"message"}, and leaves n
     And the error message is "No such image: no-such-image-<prefix>:v1"
 
   Scenario: Creating from an image that is not loaded fails and leaves no container
+    Given I counted all containers on the daemon
     When I send POST /v1.39/containers/create?name=<c> with JSON:
       """
       {"Image": "no-such-image-<prefix>"}
@@ -78,6 +81,7 @@ Feature: Bad input gets Docker 20.10's status code and {"message"}, and leaves n
     Then the status is 404
     And the error message is "No such image: no-such-image-<prefix>:latest"
     And this scenario has 0 containers
+    And the daemon has as many containers as before
     When I send GET /v1.39/containers/<c>/json
     Then the status is 404
 

@@ -318,3 +318,22 @@ def step_volume_exists(context: Any, key: str) -> None:
     world = _w(context)
     resp = world.http.get(api.v(f"/volumes/{world.values[key]}"))
     assert resp.status_code == 200, f"{resp.status_code}: {resp.text}"
+
+
+# whole-daemon counts -------------------------------------------------------------------------
+
+
+def _count_all(world: World) -> int:
+    return len(api.check(world.http.get(api.v("/containers/json?all=1")), 200).json())
+
+
+@given("I counted all containers on the daemon")
+def step_count_all(context: Any) -> None:
+    _w(context).values["all_containers"] = _count_all(_w(context))
+
+
+@then("the daemon has as many containers as before")
+def step_count_all_same(context: Any) -> None:
+    world = _w(context)
+    before, after = world.values["all_containers"], _count_all(world)
+    assert after == before, f"{after} containers now, {before} before"
