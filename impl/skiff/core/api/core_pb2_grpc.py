@@ -636,7 +636,8 @@ class TasksServicer:
         raise NotImplementedError('Method not implemented!')
 
     def List(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """stopped tasks too, until they are deleted
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -662,7 +663,8 @@ class TasksServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Attach(self, request, context):
-        """the stream ends when the task's output ends
+        """The stream ends when the task's output ends. The server sends its initial metadata (headers) once the
+        shim is forwarding output: a caller that waits for them before Start sees all of the task's output.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -959,7 +961,9 @@ class EventsServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Subscribe(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Initial metadata (headers) are sent once the subscription is registered: every event published after
+        that reaches this stream. Events are not replayed: after a restart, Tasks.List tells which are stopped.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
