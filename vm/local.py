@@ -30,6 +30,7 @@ class LocalDockerd:
     pidfile: Path = Path("/var/run/docker-ref.pid")
     log_file: Path = Path("/var/log/docker-ref.log")
     dockerd: str = "dockerd"
+    extra_args: tuple[str, ...] = ()
 
     def command(self) -> list[str]:
         return [
@@ -42,6 +43,7 @@ class LocalDockerd:
             str(self.exec_root),
             "--pidfile",
             str(self.pidfile),
+            *self.extra_args,
         ]
 
     def start(self) -> bool:
