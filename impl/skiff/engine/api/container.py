@@ -129,7 +129,11 @@ async def attach(
     **_: Any,
 ) -> Response:
     backend = _backend()
-    record = backend.get(id_)
+    try:
+        record = backend.get(id_)
+    except errdefs.NotFound as err:
+        # dockerd answers this one in plain text with the stream's content type
+        return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
     output = backend.attach(id_, stdout, stderr, stream, logs)
     tty = bool(record.config.get("Tty"))
     return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM)

@@ -818,7 +818,8 @@ class ContainerService:
             }
             if size:
                 rw = await self._usage(record)
-                summary["SizeRw"] = rw
+                if rw:  # omitempty in the list, unlike inspect
+                    summary["SizeRw"] = rw
                 summary["SizeRootFs"] = rw + await self._image_size(record)
             out.append(summary)
             if limit and limit > 0 and len(out) >= limit:

@@ -18,7 +18,8 @@ def parse(raw: str | None) -> Filters:
     try:
         obj = json.loads(raw)
     except ValueError as err:
-        raise errdefs.InvalidArgument(f"invalid filter: {err}") from None
+        # dockerd answers 500 with its JSON decoder's message here
+        raise errdefs.Unknown(f"invalid filter: {err}") from None
     if not isinstance(obj, dict):
         raise errdefs.InvalidArgument("invalid filter: expected a JSON object")
     out: Filters = {}
