@@ -59,7 +59,7 @@ def rpc(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
     async def wrapper(self: Any, request: Any, context: aio.ServicerContext[Any, Any]) -> R:
         try:
             return await fn(self, request, context)
-        except (errdefs.SkiffError, Exception) as err:
+        except Exception as err:  # errdefs errors and bugs alike end the call with a status
             await _abort(context, err)
             raise  # unreachable: abort raises
 
@@ -72,7 +72,7 @@ def stream_rpc(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIterat
         try:
             async for item in fn(self, request, context):
                 yield item
-        except (errdefs.SkiffError, Exception) as err:
+        except Exception as err:  # errdefs errors and bugs alike end the call with a status
             await _abort(context, err)
 
     return wrapper
