@@ -36,6 +36,8 @@ log = logging.getLogger("skiff.core")
 DEFAULT_ADDRESS = "/var/run/skiff/containerd/containerd.sock"
 DEFAULT_ROOT = "/var/lib/skiff/containerd"
 DEFAULT_STATE = "/var/run/skiff/containerd"
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL}
 SNAPSHOTTERS: dict[str, Callable[[Path], Snapshotter]] = {
     "overlayfs": OverlaySnapshotter,
     "native": NativeSnapshotter,
@@ -47,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--address", "-a", default=DEFAULT_ADDRESS, help="unix socket to serve gRPC on")
     p.add_argument("--root", default=DEFAULT_ROOT, help="persistent data: content, snapshots, metadata")
     p.add_argument("--state", default=DEFAULT_STATE, help="runtime state: task bundles")
-    p.add_argument("--log-level", "-l", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-level", "-l", default="info", choices=sorted(LOG_LEVELS))
     p.add_argument("--snapshotter", default="overlayfs", choices=sorted(SNAPSHOTTERS))
     p.add_argument("--runtime", default="", help="default OCI runtime binary (default: skiff-runc)")
     p.add_argument("--runtime-root", default=None, help="--root passed to the runtime by shims")
@@ -116,7 +118,7 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=args.log_level.upper(), format=fmt)
+    logging.basicConfig(level=LOG_LEVELS[args.log_level], format=fmt)
     logging.getLogger("grpc").setLevel(logging.WARNING)
     logging.getLogger("asyncio").setLevel(logging.WARNING)
     asyncio.run(serve(args))

@@ -81,11 +81,12 @@ class Daemon:
     root: Path
     state: Path
     proc: subprocess.Popen[bytes] | None = None
+    snapshotter: str = "overlayfs"
 
     def start(self) -> None:
         log = open(self.root.parent / "daemon.log", "ab")  # noqa: SIM115 - handed to the child
         argv = [str(DAEMON), "--address", str(self.address), "--root", str(self.root),
-                "--state", str(self.state), "--log-level", "debug"]
+                "--state", str(self.state), "--log-level", "debug", "--snapshotter", self.snapshotter]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
 
@@ -124,8 +125,9 @@ class Daemon:
 
 
 @pytest.fixture
-def daemon(workdir: Path) -> Iterator[Daemon]:
-    d = Daemon(workdir / "containerd.sock", workdir / "root", workdir / "state")
+def daemon(workdir: Path, request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    snapshotter = getattr(request, "param", "overlayfs")
+    d = Daemon(workdir / "containerd.sock", workdir / "root", workdir / "state", snapshotter=snapshotter)
     d.start()
     try:
         yield d
@@ -457,6 +459,27 @@ def test_concurrent_imports_and_tasks(daemon: Daemon, busybox_tar: Path, workdir
         for i in range(4):
             assert json.loads((workdir / f"{i}.log").read_text())["log"] == f"{i}\n"
         assert not mounted_under(daemon.state)
+        await c.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("daemon", ["native"], indirect=True)
+def test_run_on_the_native_snapshotter(daemon: Daemon, busybox_tar: Path, workdir: Path) -> None:
+    async def scenario() -> None:
+        c = await with_busybox(daemon, busybox_tar)
+        ctr = await c.containers_create("native1", "busybox", {}, str(RUNC))
+        assert [m.type for m in ctr.mounts] == ["bind"]
+        await c.tasks_create("native1", spec("sh", "-c", "echo hi > /written; cat /written"),
+                             str(workdir / "n.log"))
+        await c.tasks_start("native1")
+        assert (await c.tasks_wait("native1")).exit_status == 0
+        assert json.loads((workdir / "n.log").read_text())["log"] == "hi\n"
+        await c.tasks_delete("native1")
+        assert not mounted_under(daemon.state)
+        await c.containers_delete("native1")
+        await c.images_delete("busybox")
+        assert not any((daemon.root / "snapshots" / "native" / "snapshots").iterdir())
         await c.close()
 
     run(scenario())
