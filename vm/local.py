@@ -30,6 +30,8 @@ class LocalDockerd:
     pidfile: Path = Path("/var/run/docker-ref.pid")
     log_file: Path = Path("/var/log/docker-ref.log")
     dockerd: str = "dockerd"
+    # Beware: a second dockerd on this host must not get `--bridge none`: dockerd then deletes docker0,
+    # which the reference's containers need. Give it its own `--bridge`/`--bip` instead.
     extra_args: tuple[str, ...] = ()
 
     def command(self) -> list[str]:
