@@ -9,7 +9,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from conformance.bench.measures import MEASURES, Measure
+import httpx
+
+from conformance.bench.measures import LABEL, MEASURES, Measure
 from conformance.harness import api
 from conformance.target import Target, target
 from vm import busybox
@@ -69,6 +71,7 @@ def run(
                         _sample(tgt, m, clients[tgt.name], samples, failed)
     finally:
         for client in clients.values():
+            _sweep(client)
             client.close()
         for tgt in targets:
             if start:
@@ -77,6 +80,16 @@ def run(
         name: {k: (statistics.median(v) if v else None) for k, v in per.items()}
         for name, per in samples.items()
     }
+
+
+def _sweep(client: httpx.Client) -> None:
+    """Remove, by ID, any container a failed measure left behind (they all carry the bench label)."""
+    try:
+        listed = client.get(api.v(f"/containers/json?all=1&filters={api.filters(label=[LABEL])}"))
+        for item in listed.json() if listed.status_code == 200 else []:
+            client.delete(api.v(f"/containers/{item['Id']}?force=1&v=1"))
+    except httpx.HTTPError as exc:
+        print(f"bench cleanup failed: {exc}", file=sys.stderr)
 
 
 def _sample(
