@@ -225,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if command == "start":
-            print(start(opts), flush=True)
-            return 0
+            sys.stdout.write(start(opts) + "\n")
+            sys.stdout.flush()
+            os._exit(0)  # skip interpreter teardown: the caller is waiting on this exit
         _check_bundle(opts)
         _serve(opts, _prepare(opts))
         return 0
