@@ -266,3 +266,17 @@ def test_host_pid_namespace_leftovers_are_killed(containers: Make) -> None:
     _, status = run(ctr)
     assert status == 0
     assert [json.loads(line)["log"] for line in ctr.log_lines()] == ["started\n"]
+
+
+def test_an_attached_client_that_does_not_read_blocks_nothing(containers: Make) -> None:
+    ctr = containers(["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' y | fold -w 999"])
+    ctr.start_shim()
+    c = ctr.client()
+    stalled = c.attach()  # never read until the end
+    c.create()
+    c.start()
+    assert c.wait(timeout=60).exit_status == 0
+    logged = "".join(json.loads(line)["log"] for line in ctr.log_lines())
+    assert logged.count("y") == 3000000
+    received = frames(list(stalled))
+    assert received[1] == logged.encode()
