@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ RUNC = Path("/usr/sbin/runc")
 SKIFF_RUNC = Path(sys.executable).parent / "skiff-runc"
 
 
+@functools.cache
 def _skiff_runc_works() -> bool:
     if not SKIFF_RUNC.exists():
         return False
