@@ -17,6 +17,42 @@ from skiff import errdefs
 _RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
+def spawn(path: str, argv: list[str], stdio: tuple[int, int, int]) -> int:
+    """fork + exec with ``stdio`` as fds 0-2, default signal dispositions and an empty signal mask.
+
+    Not ``os.posix_spawn``: glibc's makes the child *ignore* its internal signals 32 and 33, and that
+    SIG_IGN survives runc's exec into the container (Docker's containers ignore nothing). After a plain
+    fork the child's handlers are reset by exec. Exec failures come back through a close-on-exec pipe.
+    """
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child execs or exits
+        try:
+            for target, fd in enumerate(stdio):
+                if fd == target:
+                    os.set_inheritable(fd, True)
+                else:
+                    os.dup2(fd, target)
+            for sig in _RESTORE_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            os.execve(path, argv, os.environ)
+        except OSError as err:
+            os.write(err_w, str(err.errno).encode())
+        finally:
+            os._exit(127)
+    os.close(err_w)
+    try:
+        failed = os.read(err_r, 32)
+    finally:
+        os.close(err_r)
+    if failed:
+        os.waitpid(pid, 0)
+        errno = int(failed)
+        raise OSError(errno, os.strerror(errno), path)
+    return pid
+
+
 def _kind_for(message: str) -> type[errdefs.SkiffError]:
     low = message.lower()
     # about the container's runtime state, not a missing executable inside it (that one stays Unknown)
@@ -50,16 +86,7 @@ class Runtime:
     def _spawn(self, args: list[str], stdout: int, stderr: int) -> int:
         devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            return os.posix_spawn(
-                self.path, self.argv(*args), os.environ,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, devnull, 0),
-                    (os.POSIX_SPAWN_DUP2, stdout, 1),
-                    (os.POSIX_SPAWN_DUP2, stderr, 2),
-                ],
-                setsigdef=_RESTORE_SIGNALS,
-                setsigmask=(),
-            )
+            return spawn(self.path, self.argv(*args), (devnull, stdout, stderr))
         except OSError as err:
             raise errdefs.FailedPrecondition(f"cannot execute runtime {self.path}: {err.strerror}") from err
         finally:

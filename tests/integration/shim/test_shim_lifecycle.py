@@ -280,3 +280,11 @@ def test_an_attached_client_that_does_not_read_blocks_nothing(containers: Make) 
     assert logged.count("y") == 3000000
     received = frames(list(stalled))
     assert received[1] == logged.encode()
+
+
+def test_the_container_does_not_inherit_pythons_ignored_signals(containers: Make) -> None:
+    ctr = containers(["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"])
+    _, status = run(ctr)
+    assert status == 0
+    masks = dict(json.loads(line)["log"].split() for line in ctr.log_lines())
+    assert masks == {"SigBlk:": "0000000000000000", "SigIgn:": "0000000000000000"}
