@@ -329,9 +329,19 @@ class ContainerService:
 
     # ---------- start ----------
     async def start(self, ref: str) -> bool:
-        """False when the container was already running (Docker's 304)."""
+        """False when the container was already running (Docker's 304). A failed start of an AutoRemove
+        container removes it, as dockerd does (``docker run --rm`` waits for that removal)."""
         self.start_background()
         record = self.store.get(ref)
+        try:
+            return await self._start(record)
+        except errdefs.SkiffError:
+            if record.host_config.get("AutoRemove"):
+                with contextlib.suppress(errdefs.SkiffError):
+                    await self._remove(record)
+            raise
+
+    async def _start(self, record: Container) -> bool:
         rt = self._runtime(record.id)
         async with rt.lock:
             st = record.state

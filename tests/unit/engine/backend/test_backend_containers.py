@@ -313,3 +313,19 @@ async def test_ambiguous_prefix(containers: ContainerService) -> None:
         with pytest.raises(errdefs.Unknown, match=f"^multiple IDs found with provided prefix: {a[:1]}$"):
             store.get(a[:1])
     assert store.get(a[:12]).id == a
+
+
+async def test_failed_start_of_auto_remove_container_removes_it(
+    containers: ContainerService, core: FakeCore
+) -> None:
+    cid = (
+        await containers.create(
+            None, {"Image": "busybox", "Cmd": ["nonexist"], "HostConfig": {"AutoRemove": True}}
+        )
+    )["Id"]
+    removed = asyncio.ensure_future(containers.wait(cid, "removed"))
+    await asyncio.sleep(0)
+    with pytest.raises(errdefs.InvalidArgument):
+        await containers.start(cid)
+    assert (await asyncio.wait_for(removed, 5))["StatusCode"] == 127
+    assert cid not in core.containers
