@@ -28,6 +28,7 @@ class ContainersBackend(Protocol):
     async def restart(self, ref: str, timeout: int | None = None) -> None: ...
     async def delete(self, ref: str, force: bool = False, volumes: bool = False) -> None: ...
     async def prune(self, filters: str | None = None) -> dict[str, Any]: ...
+    async def rename(self, ref: str, new_name: str | None) -> None: ...
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
     async def list_(
         self, all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None
@@ -100,6 +101,11 @@ async def kill(id_: str, signal: str | None = None, **_: Any) -> Response:
 
 async def delete(id_: str, v: bool = False, force: bool = False, link: bool = False, **_: Any) -> Response:
     await _backend().delete(id_, force=force, volumes=v)
+    return Response(status_code=204)
+
+
+async def rename(id_: str, name: str | None = None, **_: Any) -> Response:
+    await _backend().rename(id_, name)
     return Response(status_code=204)
 
 

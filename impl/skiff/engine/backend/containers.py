@@ -499,7 +499,8 @@ class ContainerService:
 
         async with self.changed:
             await self.changed.wait_for(satisfied)
-        error = {"Message": record.state.error} if record.state.error else None
+        # dockerd clears the error when it signals a removal
+        error = {"Message": record.state.error} if record.state.error and cond != "removed" else None
         return {"Error": error, "StatusCode": record.state.exit_code}
 
     async def _wait_exit(self, rt: _Runtime, gen0: int, timeout: float | None) -> bool:
@@ -563,6 +564,28 @@ class ContainerService:
         if record.state.running:
             await self._stop(record, timeout)
         await self.start(record.id)
+
+    async def rename(self, ref: str, new_name: str | None) -> None:
+        if not ref or not new_name:
+            raise errdefs.InvalidArgument("Neither old nor new names may be empty")
+        record = self.store.get(ref)
+        wanted = new_name if new_name.startswith("/") else "/" + new_name
+        if wanted == record.name:
+            raise errdefs.InvalidArgument("Renaming a container with the same name as its current name")
+        try:
+            wanted = names.normalize(wanted)
+            self.store.reserve(wanted, record.id)
+        except errdefs.SkiffError as err:
+            raise type(err)(f"Error when allocating new name: {err}") from None
+        old = record.name
+        record.name = wanted
+        try:
+            self.store.save(record)
+        except OSError:
+            record.name = old
+            self.store.release(wanted, record.id)
+            raise
+        self.store.release(old, record.id)
 
     # ---------- delete / prune ----------
     async def delete(self, ref: str, force: bool = False, volumes: bool = False) -> None:

@@ -329,3 +329,23 @@ async def test_failed_start_of_auto_remove_container_removes_it(
         await containers.start(cid)
     assert (await asyncio.wait_for(removed, 5))["StatusCode"] == 127
     assert cid not in core.containers
+
+
+async def test_rename_like_docker(containers: ContainerService) -> None:
+    a = (await containers.create("rn1", {"Image": "busybox"}))["Id"]
+    b = (await containers.create("rn2", {"Image": "busybox"}))["Id"]
+    with pytest.raises(errdefs.Conflict) as exc:
+        await containers.rename("rn1", "rn2")
+    assert str(exc.value).startswith('Error when allocating new name: Conflict. The container name "/rn2" is')
+    assert b in str(exc.value)
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Renaming a container with the same name"):
+        await containers.rename("rn1", "rn1")
+    with pytest.raises(
+        errdefs.InvalidArgument, match=r"^Error when allocating new name: Invalid container name"
+    ):
+        await containers.rename("rn1", "a/b")
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Neither old nor new names may be empty$"):
+        await containers.rename("rn1", "")
+    await containers.rename("rn1", "rn3")
+    assert containers.get("rn3").id == a and not containers.store.name_taken("rn1")
+    await containers.create("rn1", {"Image": "busybox"})
