@@ -123,6 +123,7 @@ class _Runtime:
     generation: int = 0  # exits handled so far
     removed: bool = False
     pending: list[_Pending] = field(default_factory=list)
+    watcher: asyncio.Future[None] | None = None
 
 
 class ContainerService:
@@ -145,6 +146,7 @@ class ContainerService:
         self._changed: asyncio.Condition | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._reconciled = False
         self.store.load()
 
     # ---------- plumbing ----------
@@ -164,18 +166,14 @@ class ContainerService:
         async with self.changed:
             self.changed.notify_all()
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     def start_background(self) -> None:
         """Start following core events (idempotent; needs a running loop)."""
         if self._monitor is None or self._monitor.done():
             self._monitor = asyncio.ensure_future(self._follow_events())
 
     async def close(self) -> None:
-        tasks = [t for t in [self._monitor, *self._background] if t is not None]
+        watchers = [rt.watcher for rt in self._rt.values() if rt.watcher is not None]
+        tasks = [t for t in [self._monitor, *self._background, *watchers] if t is not None]
         for t in tasks:
             t.cancel()
         for t in tasks:
@@ -216,7 +214,36 @@ class ContainerService:
             elif int(task.status) == 3:  # STOPPED
                 await self._on_exit(record.id, int(task.exit_status), task.exited_at, 0)
             else:
-                self._spawn(self._watch(record.id, record.state.pid))
+                self._ensure_watch(record.id, record.state.pid)
+        if not self._reconciled:
+            self._reconciled = True
+            await self._remove_orphans(set(tasks))
+
+    async def _remove_orphans(self, task_ids: set[str]) -> None:
+        """Core containers without a record (skiffd died mid-create or mid-delete) are removed."""
+        try:
+            core_containers = await self.core.containers_list()
+        except (errdefs.SkiffError, AttributeError) as err:
+            log.debug("cannot list core containers: %s", err)
+            return
+        for c in core_containers:
+            if self.store.find(c.id) is not None or self.store.is_reserved(c.id):
+                continue
+            log.info("removing orphaned core container %s", c.id)
+            try:
+                if c.id in task_ids:
+                    with contextlib.suppress(errdefs.NotFound):
+                        await self.core.tasks_kill(c.id, signal_mod.SIGKILL, all=True)
+                    with contextlib.suppress(errdefs.NotFound):
+                        await self.core.tasks_delete(c.id)
+                await self.core.containers_delete(c.id)
+            except errdefs.SkiffError as err:
+                log.warning("cannot remove orphaned core container %s: %s", c.id, err)
+
+    def _ensure_watch(self, cid: str, pid: int) -> None:
+        rt = self._runtime(cid)
+        if rt.watcher is None or rt.watcher.done():
+            rt.watcher = asyncio.ensure_future(self._watch(cid, pid))
 
     async def _watch(self, cid: str, pid: int) -> None:
         """Backstop for the event stream: the core's Wait for this task."""
@@ -384,7 +411,7 @@ class ContainerService:
             st.started_at = timefmt.now()
             record.has_been_started_before = True
             self.store.save(record)
-            self._spawn(self._watch(record.id, st.pid))
+            self._ensure_watch(record.id, st.pid)
         await self._notify()
         return True
 

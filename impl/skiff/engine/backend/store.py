@@ -84,6 +84,10 @@ class Store:
         if self._names.get(name) == container_id:
             del self._names[name]
 
+    def is_reserved(self, container_id: str) -> bool:
+        """A name is held for this ID (a create in flight, or a record)."""
+        return container_id in self._names.values()
+
     def name_taken(self, name: str) -> bool:
         return ("/" + name.lstrip("/")) in self._names
 

@@ -187,6 +187,9 @@ class FakeCore:
         self.containers[id] = c
         return c
 
+    async def containers_list(self) -> list[pb.Container]:
+        return list(self.containers.values())
+
     async def containers_delete(self, id: str) -> None:
         self.calls.append(("containers_delete", id))
         if id in self.tasks:

@@ -349,3 +349,15 @@ async def test_rename_like_docker(containers: ContainerService) -> None:
     await containers.rename("rn1", "rn3")
     assert containers.get("rn3").id == a and not containers.store.name_taken("rn1")
     await containers.create("rn1", {"Image": "busybox"})
+
+
+async def test_orphaned_core_containers_are_removed_at_start(
+    core: FakeCore, images: ImageService, tmp_path: Path
+) -> None:
+    await core.containers_create("f" * 64, "busybox")
+    svc = ContainerService(core, images, tmp_path)
+    svc.start_background()
+    try:
+        await until(lambda: "f" * 64 not in core.containers)
+    finally:
+        await svc.close()
