@@ -233,3 +233,21 @@ def test_records_survive_a_skiffd_restart(skiffd: Skiffd) -> None:
     skiffd.docker("stop", "-t", "0", "survivor")
     assert json.loads(skiffd.docker("inspect", "survivor").stdout)[0]["State"]["ExitCode"] == 137
     skiffd.docker("rm", "survivor", "done")
+
+
+def test_restart_policies(skiffd: Skiffd) -> None:
+    skiffd.docker("run", "-d", "--name", "onfail", "--restart", "on-failure:2", "busybox", "false")
+
+    def settled() -> bool:
+        out = skiffd.docker(
+            "inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "onfail"
+        )
+        return out.stdout == b"2 exited 1\n"
+
+    poll(settled)
+    skiffd.docker("run", "-d", "--name", "forever", "--restart", "always", "busybox", "sh", "-c", "exit 3")
+    poll(lambda: int(skiffd.docker("inspect", "-f", "{{.RestartCount}}", "forever").stdout) >= 2)
+    skiffd.docker("stop", "forever")
+    out = skiffd.docker("inspect", "-f", "{{.State.Status}} {{.State.Restarting}}", "forever").stdout
+    assert out == b"exited false\n"
+    skiffd.docker("rm", "onfail", "forever")

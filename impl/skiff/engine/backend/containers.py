@@ -52,6 +52,9 @@ STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 DEFAULT_STOP_TIMEOUT = 10
 RECONNECT_DELAY = 0.5
+RESTART_FIRST_DELAY = 0.1  # dockerd's restart manager: 100 ms, doubling, at most a minute,
+RESTART_MAX_DELAY = 60.0  # back to 100 ms after a run of 10 s or more
+RESTART_RESET_AFTER = 10.0
 
 
 ATTACH_READY_TIMEOUT = 5.0
@@ -124,6 +127,8 @@ class _Runtime:
     removed: bool = False
     pending: list[_Pending] = field(default_factory=list)
     watcher: asyncio.Future[None] | None = None
+    restart: asyncio.Future[None] | None = None
+    backoff: float = 0.0
 
 
 class ContainerService:
@@ -172,7 +177,7 @@ class ContainerService:
             self._monitor = asyncio.ensure_future(self._follow_events())
 
     async def close(self) -> None:
-        watchers = [rt.watcher for rt in self._rt.values() if rt.watcher is not None]
+        watchers = [t for rt in self._rt.values() for t in (rt.watcher, rt.restart) if t is not None]
         tasks = [t for t in [self._monitor, *self._background, *watchers] if t is not None]
         for t in tasks:
             t.cancel()
@@ -207,6 +212,8 @@ class ContainerService:
             return
         for record in list(self.store):
             if not record.state.running:
+                if record.id in tasks and not record.state.removing:
+                    await self._discard_task(record.id)
                 continue
             task = tasks.get(record.id)
             if task is None:
@@ -239,6 +246,18 @@ class ContainerService:
                 await self.core.containers_delete(c.id)
             except errdefs.SkiffError as err:
                 log.warning("cannot remove orphaned core container %s: %s", c.id, err)
+
+    async def _discard_task(self, cid: str) -> None:
+        """Kill and delete a core task that no record accounts for."""
+        try:
+            with contextlib.suppress(errdefs.NotFound):
+                await self.core.tasks_kill(cid, signal_mod.SIGKILL, all=True)
+            with contextlib.suppress(errdefs.NotFound):
+                await asyncio.wait_for(self.core.tasks_wait(cid), self.stop_kill_grace)
+            with contextlib.suppress(errdefs.NotFound):
+                await self.core.tasks_delete(cid)
+        except (errdefs.SkiffError, TimeoutError) as err:
+            log.warning("cannot discard the task of %s: %s", cid, err)
 
     def _ensure_watch(self, cid: str, pid: int) -> None:
         rt = self._runtime(cid)
@@ -276,12 +295,74 @@ class ContainerService:
             st.pid = 0
             st.exit_code = exit_status
             st.finished_at = exited_at if exited_at and not timefmt.is_zero(exited_at) else timefmt.now()
+            delay = self._restart_delay(record, rt)
+            if delay is not None:
+                # dockerd's SetRestarting: still "running" for waiters, but restarting and without a pid
+                st.running = st.restarting = True
+                st.status = "restarting"
+                rt.restart = asyncio.ensure_future(self._restart_later(record, delay))
             self.store.save(record)
             rt.generation += 1
         await self._notify()
         if record.host_config.get("AutoRemove"):
             with contextlib.suppress(errdefs.SkiffError):
                 await self._remove(record)
+
+    def _restart_delay(self, record: Container, rt: _Runtime) -> float | None:
+        """The restart policy's verdict for an exit: None, or the back-off before the next start."""
+        policy = record.host_config.get("RestartPolicy") or {}
+        name = policy.get("Name") or "no"
+        if record.has_been_manually_stopped or rt.removed or record.state.removing:
+            return None
+        if name == "on-failure":
+            limit = int(policy.get("MaximumRetryCount") or 0)
+            if record.state.exit_code == 0 or (limit and record.restart_count >= limit):
+                return None
+        elif name not in ("always", "unless-stopped"):
+            return None
+        ran_for = (
+            timefmt.parse_ns(record.state.finished_at) - timefmt.parse_ns(record.state.started_at)
+        ) / 1e9
+        if ran_for >= RESTART_RESET_AFTER:
+            rt.backoff = 0.0
+        rt.backoff = min(RESTART_MAX_DELAY, rt.backoff * 2 if rt.backoff else RESTART_FIRST_DELAY)
+        return rt.backoff
+
+    async def _restart_later(self, record: Container, delay: float) -> None:
+        await asyncio.sleep(delay)
+        rt = self._runtime(record.id)
+        if rt.removed or not record.state.restarting or record.has_been_manually_stopped:
+            return
+        record.restart_count += 1
+        try:
+            # shielded: once a start is under way, cancelling the restart must not cut it in half
+            await asyncio.shield(self._start(record, from_restart=True))
+        except errdefs.SkiffError as err:
+            log.warning("restarting %s failed: %s", record.id, err)
+            async with rt.lock:
+                record.state.running = record.state.restarting = False
+                record.state.status = "exited"
+                self.store.save(record)
+            await self._notify()
+
+    async def _cancel_restart(self, record: Container) -> bool:
+        """Stop a pending restart; True when the container was only waiting to restart."""
+        rt = self._runtime(record.id)
+        if rt.restart is not None and not rt.restart.done():
+            rt.restart.cancel()
+        async with rt.lock:
+            if not record.state.restarting:
+                return False
+            record.state.running = record.state.restarting = False
+            record.state.status = "exited"
+            self.store.save(record)
+        await self._notify()
+        return True
+
+    def _mark_manually_stopped(self, record: Container) -> None:
+        if not record.has_been_manually_stopped:
+            record.has_been_manually_stopped = True
+            self.store.save(record)
 
     # ---------- lookup ----------
     def get(self, ref: str) -> Container:
@@ -360,6 +441,10 @@ class ContainerService:
         container removes it, as dockerd does (``docker run --rm`` waits for that removal)."""
         self.start_background()
         record = self.store.get(ref)
+        rt = self._runtime(record.id)
+        rt.backoff = 0.0
+        if rt.restart is not None and not rt.restart.done():
+            rt.restart.cancel()
         try:
             return await self._start(record)
         except errdefs.SkiffError:
@@ -368,12 +453,16 @@ class ContainerService:
                     await self._remove(record)
             raise
 
-    async def _start(self, record: Container) -> bool:
+    async def _start(self, record: Container, from_restart: bool = False) -> bool:
         rt = self._runtime(record.id)
         async with rt.lock:
             st = record.state
-            if st.running:
+            if from_restart and (record.has_been_manually_stopped or not st.restarting or rt.removed):
                 return False
+            if st.running and not st.restarting:
+                return False
+            if not from_restart:
+                record.has_been_manually_stopped = False
             if st.removing:
                 raise errdefs.Conflict("container is marked for removal and cannot be started")
             if st.dead:
@@ -547,6 +636,9 @@ class ContainerService:
         record = self.store.get(ref)
         if not record.state.running:
             return False
+        self._mark_manually_stopped(record)
+        if await self._cancel_restart(record):
+            return True
         await self._stop(record, timeout)
         return True
 
@@ -574,6 +666,12 @@ class ContainerService:
         record = self.store.get(ref)
         if not record.state.running:
             raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {record.id} is not running")
+        if record.state.restarting:
+            raise errdefs.Conflict(
+                f"Cannot kill container: {ref}: Container {record.id} is restarting, wait until the "
+                "container is running"
+            )
+        self._mark_manually_stopped(record)
         rt = self._runtime(record.id)
         gen0 = rt.generation
         if number == signal_mod.SIGKILL:
@@ -588,7 +686,7 @@ class ContainerService:
 
     async def restart(self, ref: str, timeout: int | None = None) -> None:
         record = self.store.get(ref)
-        if record.state.running:
+        if record.state.running and not await self._cancel_restart(record):
             await self._stop(record, timeout)
         await self.start(record.id)
 
@@ -621,11 +719,14 @@ class ContainerService:
             raise errdefs.Conflict(f"removal of container {record.id} is already in progress")
         if record.state.running:
             if not force:
+                what = "restarting" if record.state.restarting else "running"
                 raise errdefs.Conflict(
-                    f"You cannot remove a running container {record.id}. Stop the container before "
+                    f"You cannot remove a {what} container {record.id}. Stop the container before "
                     "attempting removal or force remove"
                 )
-            await self._kill_and_wait(record, self._runtime(record.id).generation)
+            self._mark_manually_stopped(record)
+            if not await self._cancel_restart(record):
+                await self._kill_and_wait(record, self._runtime(record.id).generation)
         await self._remove(record)
 
     async def _remove(self, record: Container) -> None:
@@ -634,6 +735,12 @@ class ContainerService:
             if rt.removed:
                 return
             record.state.removing = True
+            try:
+                await self.core.tasks_delete(record.id)
+            except (errdefs.Conflict, errdefs.FailedPrecondition):
+                await self._discard_task(record.id)
+            except errdefs.NotFound:
+                pass
             for call in (self.core.tasks_delete, self.core.containers_delete):
                 try:
                     await call(record.id)

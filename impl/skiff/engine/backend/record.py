@@ -115,6 +115,7 @@ class Container:
     state: State = field(default_factory=State)
     restart_count: int = 0
     has_been_started_before: bool = False
+    has_been_manually_stopped: bool = False
     log_path: str = ""
     resolv_conf_path: str = ""
     hostname_path: str = ""
@@ -140,6 +141,7 @@ class Container:
             "State": self.state.to_json(),
             "RestartCount": self.restart_count,
             "HasBeenStartedBefore": self.has_been_started_before,
+            "HasBeenManuallyStopped": self.has_been_manually_stopped,
             "LogPath": self.log_path,
             "ResolvConfPath": self.resolv_conf_path,
             "HostnamePath": self.hostname_path,
@@ -163,6 +165,7 @@ class Container:
             state=State.from_json(d.get("State") or {}),
             restart_count=int(d.get("RestartCount", 0)),
             has_been_started_before=bool(d.get("HasBeenStartedBefore")),
+            has_been_manually_stopped=bool(d.get("HasBeenManuallyStopped")),
             log_path=str(d.get("LogPath", "")),
             resolv_conf_path=str(d.get("ResolvConfPath", "")),
             hostname_path=str(d.get("HostnamePath", "")),

@@ -361,3 +361,44 @@ async def test_orphaned_core_containers_are_removed_at_start(
         await until(lambda: "f" * 64 not in core.containers)
     finally:
         await svc.close()
+
+
+async def test_restart_policy_on_failure(containers: ContainerService, core: FakeCore) -> None:
+    cid = (
+        await containers.create(
+            None,
+            {
+                "Image": "busybox",
+                "Cmd": ["fail", "1"],
+                "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}},
+            },
+        )
+    )["Id"]
+    await containers.start(cid)
+    await until(lambda: containers.get(cid).restart_count == 2 and not containers.get(cid).state.running)
+    info = await containers.inspect(cid)
+    assert (
+        info["RestartCount"] == 2 and info["State"]["ExitCode"] == 1 and info["State"]["Status"] == "exited"
+    )
+    assert [c for c in core.calls if c == ("tasks_create", cid)] == [("tasks_create", cid)] * 3
+
+
+async def test_restart_policy_always_until_stopped(containers: ContainerService) -> None:
+    cid = (
+        await containers.create(
+            None,
+            {"Image": "busybox", "Cmd": ["echo", "x"], "HostConfig": {"RestartPolicy": {"Name": "always"}}},
+        )
+    )["Id"]
+    await containers.start(cid)
+    await until(lambda: containers.get(cid).restart_count >= 2)
+    not_running = asyncio.ensure_future(containers.wait(cid))
+    await asyncio.sleep(0)
+    assert await containers.stop(cid, timeout=1) is True
+    assert (await asyncio.wait_for(not_running, 5))["StatusCode"] in (0, 137)
+    record = containers.get(cid)
+    assert not record.state.running and not record.state.restarting and record.has_been_manually_stopped
+    count = record.restart_count
+    await asyncio.sleep(0.3)
+    assert containers.get(cid).restart_count == count
+    await containers.delete(cid)
