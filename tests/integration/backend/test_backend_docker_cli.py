@@ -251,3 +251,18 @@ def test_restart_policies(skiffd: Skiffd) -> None:
     out = skiffd.docker("inspect", "-f", "{{.State.Status}} {{.State.Restarting}}", "forever").stdout
     assert out == b"exited false\n"
     skiffd.docker("rm", "onfail", "forever")
+
+
+def test_top(skiffd: Skiffd) -> None:
+    skiffd.docker("run", "-d", "--name", "topped", "busybox", "sh", "-c", "sleep 30 & sleep 31")
+    poll(lambda: len(skiffd.docker("top", "topped").stdout.decode().splitlines()) == 3)
+    lines = skiffd.docker("top", "topped").stdout.decode().splitlines()
+    assert lines[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    assert sorted(line.split(None, 7)[7] for line in lines[1:]) == ["sleep 30", "sleep 31"]
+    aux = skiffd.docker("top", "topped", "aux").stdout.decode().splitlines()[0].split()
+    assert aux[:2] == ["USER", "PID"]
+    skiffd.docker("rm", "-f", "topped")
+    skiffd.docker("create", "--name", "idle", "busybox")
+    err = skiffd.docker("top", "idle", check=False).stderr.decode()
+    assert "is not running" in err
+    skiffd.docker("rm", "idle")

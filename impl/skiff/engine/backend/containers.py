@@ -24,6 +24,7 @@ from skiff import errdefs
 from skiff.core import specgen
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import top as top_mod
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
 from skiff.engine.backend.store import Store
@@ -992,6 +993,12 @@ class ContainerService:
             if limit and limit > 0 and len(out) >= limit:
                 break
         return out
+
+    async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
+        record = self.store.get(ref)
+        if not record.state.running or record.state.restarting:
+            raise errdefs.Conflict(f"Container {record.id} is not running")
+        return await top_mod.top(f"/skiff/{record.id}", ps_args)
 
     # ---------- logs ----------
     def logs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from skiff import errdefs
@@ -194,3 +195,34 @@ def test_signal_names_and_numbers() -> None:
     for bad in ("FOO", "0", "65", "SIGFOO"):
         with pytest.raises(errdefs.InvalidArgument, match=f"^Invalid signal: {bad}$"):
             signals.parse(bad)
+
+
+# ---------- top ----------
+def test_parse_ps_like_dockerd() -> None:
+    from skiff.engine.backend import top
+
+    output = (
+        "UID          PID    PPID  C STIME TTY          TIME CMD\n"
+        "root           1       0  0 12:00 ?        00:00:01 /sbin/init splash\n"
+        "root        9660    9640  2 13:32 ?        00:00:00 sleep 31\n"
+        "root        9690    9660  0 13:32 ?        00:00:00 sh -c sleep 30 && echo x\n"
+    )
+    assert top.parse_ps(output, [9660, 9690]) == {
+        "Processes": [
+            ["root", "9660", "9640", "2", "13:32", "?", "00:00:00", "sleep 31"],
+            ["root", "9690", "9660", "0", "13:32", "?", "00:00:00", "sh -c sleep 30 && echo x"],
+        ],
+        "Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+    }
+    with pytest.raises(errdefs.Unknown, match="Couldn't find PID field in ps output"):
+        top.parse_ps("USER COMMAND\n", [])
+
+
+def test_cgroup_pids(tmp_path: Path) -> None:
+    from skiff.engine.backend import top
+
+    procs = tmp_path / "memory" / "skiff" / "abc"
+    procs.mkdir(parents=True)
+    (procs / "cgroup.procs").write_text("12\n34\n")
+    assert top.cgroup_pids("/skiff/abc", root=tmp_path) == [12, 34]
+    assert top.cgroup_pids("/skiff/none", root=tmp_path) == []
