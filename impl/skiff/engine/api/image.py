@@ -44,6 +44,14 @@ async def inspect(name: str, **_: Any) -> Response:
     return json_response(await _backend().inspect(name))
 
 
+async def history(name: str, **_: Any) -> Response:
+    return json_response(await _backend().history(name))
+
+
+async def prune(filters: str | None = None, **_: Any) -> Response:
+    return json_response(await _backend().prune(filters))
+
+
 async def tag(name: str, repo: str | None = None, tag: str | None = None, **_: Any) -> Response:
     if not repo:
         raise errdefs.InvalidArgument("repository name must have at least one component")

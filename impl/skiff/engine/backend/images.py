@@ -157,6 +157,78 @@ class ImageService:
     async def image_config(self, image: Any) -> dict[str, Any]:
         return dict(_config_of(image).get("config") or {})
 
+    async def history(self, name: str) -> list[dict[str, Any]]:
+        """Newest first. The core keeps no per-layer sizes: the image size goes to its top layer."""
+        image = await self.resolve(name)
+        config = _config_of(image)
+        entries = list(config.get("history") or [])
+        if not entries:
+            entries = [{"created": config.get("created", ""), "comment": config.get("comment", "")}]
+        tags = await self.names_of(image.id)
+        out: list[dict[str, Any]] = []
+        size_given = False
+        for i, entry in enumerate(reversed(entries)):
+            size = 0
+            if not entry.get("empty_layer") and not size_given:
+                size, size_given = int(image.size), True
+            out.append(
+                {
+                    "Comment": str(entry.get("comment", "")),
+                    "Created": timefmt.parse_ns(str(entry.get("created", ""))) // 1_000_000_000,
+                    "CreatedBy": str(entry.get("created_by", "")),
+                    "Id": image.id if i == 0 else "<missing>",
+                    "Size": size,
+                    "Tags": (tags or None) if i == 0 else None,
+                }
+            )
+        return out
+
+    async def prune(self, filters: str | None = None) -> dict[str, Any]:
+        """Images no container uses: only untagged ones unless ``dangling=false``."""
+        wanted = filters_mod.parse(filters)
+        filters_mod.validate(wanted, ("dangling", "label", "label!", "until"))
+        dangling_only = True
+        for value in wanted.get("dangling", []):
+            dangling_only = value.lower() in ("true", "1")
+        until_ns = 0
+        for value in wanted.get("until", []):
+            until_ns = timefmt.parse_timestamp(value)
+        users = self._users()
+        by_id: dict[str, list[Any]] = {}
+        for image in await self._all():
+            by_id.setdefault(image.id, []).append(image)
+        deleted: list[dict[str, str]] = []
+        reclaimed = 0
+        for image_id, entries in by_id.items():
+            tagged = [e.name for e in entries if e.name]
+            if dangling_only and tagged:
+                continue
+            if users is not None and users.containers_using(image_id):
+                continue
+            config = _config_of(entries[0])
+            labels = (config.get("config") or {}).get("Labels") or {}
+            if not filters_mod.match_labels(wanted.get("label", []), labels):
+                continue
+            if not filters_mod.match_not_labels(wanted.get("label!", []), labels):
+                continue
+            if until_ns and timefmt.parse_ns(str(config.get("created", ""))) >= until_ns:
+                continue
+            try:
+                for name in tagged:
+                    resp = await self.core.images_delete(name)
+                    deleted += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged]
+                    deleted += [{"Deleted": d} for d in resp.deleted]
+                if not any(d.get("Deleted") == image_id for d in deleted):
+                    resp = await self.core.images_delete(image_id)
+                    deleted += [{"Deleted": d} for d in resp.deleted]
+            except errdefs.NotFound:
+                pass
+            except errdefs.SkiffError as err:
+                log.warning("image prune: cannot delete %s: %s", image_id, err)
+                continue
+            reclaimed += int(entries[0].size)
+        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
     # ---------- tag ----------
     async def tag(self, name: str, repo: str, tag: str | None) -> None:
         source = await self.resolve(name)

@@ -112,3 +112,33 @@ async def test_pull_answers_like_an_unreachable_registry(images: ImageService) -
     with pytest.raises(errdefs.Unknown) as exc:
         await images.pull("localhost:1/busybox", "latest")
     assert str(exc.value) == 'Get "http://localhost:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'
+
+
+async def test_history(images: ImageService) -> None:
+    assert await images.history("busybox") == [
+        {
+            "Comment": "Imported from -",
+            "Created": 1795784259,
+            "CreatedBy": "",
+            "Id": BUSYBOX_ID,
+            "Size": 1984172,
+            "Tags": ["busybox:latest"],
+        }
+    ]
+    with pytest.raises(errdefs.NotFound, match=r"^No such image: nosuch:latest$"):
+        await images.history("nosuch")
+
+
+async def test_prune(images: ImageService, containers: ContainerService, core: FakeCore) -> None:
+    dangling = "sha256:" + "22" * 32
+    core.add_image("", dangling, {"created": "2026-11-27T12:00:00Z", "config": {}}, size=7)
+    used = "sha256:" + "33" * 32
+    core.add_image(
+        "docker.io/library/used:1", used, {"created": "2026-11-27T12:00:00Z", "config": {}}, size=9
+    )
+    await containers.create(None, {"Image": "used:1", "Cmd": ["true"]})
+    assert await images.prune('{"label":["x"]}') == {"ImagesDeleted": None, "SpaceReclaimed": 0}
+    assert await images.prune() == {"ImagesDeleted": [{"Deleted": dangling}], "SpaceReclaimed": 7}
+    out = await images.prune('{"dangling":["false"]}')
+    assert out["ImagesDeleted"] == [{"Untagged": "busybox:latest"}, {"Deleted": BUSYBOX_ID}]
+    assert "docker.io/library/used:1" in core.images
