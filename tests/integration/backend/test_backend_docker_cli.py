@@ -266,3 +266,24 @@ def test_top(skiffd: Skiffd) -> None:
     err = skiffd.docker("top", "idle", check=False).stderr.decode()
     assert "is not running" in err
     skiffd.docker("rm", "idle")
+
+
+def test_diff_matches_the_reference(skiffd: Skiffd) -> None:
+    script = "echo x > /newfile; rm /bin/ls; mkdir -p /tmp/d; echo y > /tmp/d/f; echo z >> /etc/passwd"
+    skiffd.docker("run", "--name", "differ", "busybox", "sh", "-c", script)
+    ours = sorted(skiffd.docker("diff", "differ").stdout.decode().splitlines())
+    skiffd.docker("rm", "differ")
+    ref_id = subprocess.run(
+        ["docker", "-H", REF_DOCKER, "run", "-d", "busybox", "sh", "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    try:
+        subprocess.run(["docker", "-H", REF_DOCKER, "wait", ref_id], check=True, capture_output=True)
+        ref = subprocess.run(
+            ["docker", "-H", REF_DOCKER, "diff", ref_id], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+    finally:
+        subprocess.run(["docker", "-H", REF_DOCKER, "rm", "-f", ref_id], capture_output=True)
+    assert ours == sorted(ref)

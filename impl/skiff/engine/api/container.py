@@ -30,6 +30,7 @@ class ContainersBackend(Protocol):
     async def prune(self, filters: str | None = None) -> dict[str, Any]: ...
     async def rename(self, ref: str, new_name: str | None) -> None: ...
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]: ...
+    async def changes(self, ref: str) -> list[dict[str, Any]] | None: ...
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
     async def list_(
         self, all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None
@@ -103,6 +104,10 @@ async def kill(id_: str, signal: str | None = None, **_: Any) -> Response:
 async def delete(id_: str, v: bool = False, force: bool = False, link: bool = False, **_: Any) -> Response:
     await _backend().delete(id_, force=force, volumes=v)
     return Response(status_code=204)
+
+
+async def changes(id_: str, **_: Any) -> Response:
+    return json_response(await _backend().changes(id_))
 
 
 async def top(id_: str, ps_args: str | None = None, **_: Any) -> Response:

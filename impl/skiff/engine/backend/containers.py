@@ -23,7 +23,7 @@ from typing import Any
 from skiff import errdefs
 from skiff.core import specgen
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import top as top_mod
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
@@ -993,6 +993,13 @@ class ContainerService:
             if limit and limit > 0 and len(out) >= limit:
                 break
         return out
+
+    async def changes(self, ref: str) -> list[dict[str, Any]] | None:
+        record = self.store.get(ref)
+        upper, lowers = fsdiff.overlay_dirs(record.rootfs_mounts)
+        if upper is None:
+            return None
+        return await asyncio.to_thread(fsdiff.changes, upper, lowers) or None
 
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
         record = self.store.get(ref)

@@ -228,3 +228,45 @@ def test_user_resolution_reads_the_rootfs(tmp_path: Path) -> None:
     assert runspec.resolve_user("1000:1000", mounts) == (1000, 1000, [1000])
     with pytest.raises(errdefs.InvalidArgument, match=r"unable to find user ghost"):
         runspec.resolve_user("ghost", mounts)
+
+
+# ---------- docker diff ----------
+def test_fsdiff_changes(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from skiff.engine.backend import fsdiff
+
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    for d in ("bin", "etc", "tmp"):
+        (lower / d).mkdir(parents=True)
+    (lower / "bin" / "ls").write_text("ls")
+    (lower / "etc" / "passwd").write_text("root")
+    (upper / "etc").mkdir(parents=True)
+    (upper / "etc" / "passwd").write_text("root\nz")
+    (upper / "etc" / "hostname").write_text("h")  # a runtime mount point: hidden
+    (upper / "tmp" / "d").mkdir(parents=True)
+    (upper / "tmp" / "d" / "f").write_text("y")
+    (upper / "newfile").write_text("x")
+    (upper / "proc").mkdir()
+    whiteout = os.geteuid() == 0
+    if whiteout:
+        (upper / "bin").mkdir()
+        os.mknod(upper / "bin" / "ls", stat.S_IFCHR | 0o600, 0)
+    got = fsdiff.changes(str(upper), [str(lower)])
+    expected = [
+        *([{"Path": "/bin", "Kind": 0}, {"Path": "/bin/ls", "Kind": 2}] if whiteout else []),
+        {"Path": "/etc", "Kind": 0},
+        {"Path": "/etc/passwd", "Kind": 0},
+        {"Path": "/newfile", "Kind": 1},
+        {"Path": "/tmp", "Kind": 0},
+        {"Path": "/tmp/d", "Kind": 1},
+        {"Path": "/tmp/d/f", "Kind": 1},
+    ]
+    assert got == expected
+    only_mountpoint = tmp_path / "upper2"
+    (only_mountpoint / "etc").mkdir(parents=True)
+    (only_mountpoint / "etc" / "hosts").write_text("")
+    assert fsdiff.changes(str(only_mountpoint), [str(lower)]) == []
+    mounts = [{"type": "overlay", "options": [f"lowerdir={lower}:/l2", f"upperdir={upper}", "workdir=/w"]}]
+    assert fsdiff.overlay_dirs(mounts) == (str(upper), [str(lower), "/l2"])
