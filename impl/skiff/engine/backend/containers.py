@@ -212,6 +212,8 @@ class ContainerService:
             log.warning("cannot list core tasks: %s", err)
             return
         for record in list(self.store):
+            if self._runtime(record.id).lock.locked():
+                continue  # a start, exit or removal is under way and will settle this record
             if not record.state.running:
                 if record.id in tasks and not record.state.removing:
                     await self._discard_task(record.id)
@@ -240,10 +242,7 @@ class ContainerService:
             log.info("removing orphaned core container %s", c.id)
             try:
                 if c.id in task_ids:
-                    with contextlib.suppress(errdefs.NotFound):
-                        await self.core.tasks_kill(c.id, signal_mod.SIGKILL, all=True)
-                    with contextlib.suppress(errdefs.NotFound):
-                        await self.core.tasks_delete(c.id)
+                    await self._discard_task(c.id)
                 await self.core.containers_delete(c.id)
             except errdefs.SkiffError as err:
                 log.warning("cannot remove orphaned core container %s: %s", c.id, err)
@@ -472,6 +471,7 @@ class ContainerService:
                 spec = runspec.build_spec(record)
             except errdefs.SkiffError as err:
                 self._start_failed(record, str(err), 128)
+                self._release_pending(rt, None)
                 raise
             offset = jsonlog.size(record.log_path)
             try:
