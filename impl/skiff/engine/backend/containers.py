@@ -53,6 +53,39 @@ STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 DEFAULT_STOP_TIMEOUT = 10
 RECONNECT_DELAY = 0.5
+UPDATE_RESOURCES = (
+    "CpuShares",
+    "Memory",
+    "CgroupParent",
+    "BlkioWeight",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetCpus",
+    "CpusetMems",
+    "Devices",
+    "DeviceCgroupRules",
+    "DeviceRequests",
+    "KernelMemory",
+    "KernelMemoryTCP",
+    "MemoryReservation",
+    "MemorySwap",
+    "MemorySwappiness",
+    "NanoCpus",
+    "OomKillDisable",
+    "PidsLimit",
+    "Ulimits",
+    "CpuCount",
+    "CpuPercent",
+    "IOMaximumIOps",
+    "IOMaximumBandwidth",
+)
 RESTART_FIRST_DELAY = 0.1  # dockerd's restart manager: 100 ms, doubling, at most a minute,
 RESTART_MAX_DELAY = 60.0  # back to 100 ms after a run of 10 s or more
 RESTART_RESET_AFTER = 10.0
@@ -690,6 +723,34 @@ class ContainerService:
         if record.state.running and not await self._cancel_restart(record):
             await self._stop(record, timeout)
         await self.start(record.id)
+
+    async def update(self, ref: str, body: Any) -> dict[str, Any]:
+        """Resources and restart policy; like dockerd only non-zero values change. Resources of a running
+        container take effect at its next start (the core has no live update yet)."""
+        if not isinstance(body, dict):
+            raise errdefs.InvalidArgument("invalid update body")
+        record = self.store.get(ref)
+        hc = record.host_config
+        policy = body.get("RestartPolicy") or {}
+        if policy.get("Name"):
+            if policy["Name"] not in ("no", "always", "unless-stopped", "on-failure"):
+                raise errdefs.InvalidArgument(f"invalid restart policy '{policy['Name']}'")
+            if hc.get("AutoRemove") and policy["Name"] != "no":
+                raise errdefs.InvalidArgument(
+                    f"Cannot update container {record.id}: Restart policy cannot be updated because "
+                    "AutoRemove is enabled for the container"
+                )
+        for key in UPDATE_RESOURCES:
+            value = body.get(key)
+            if value not in (None, 0, "", [], {}):
+                hc[key] = value
+        if policy.get("Name"):
+            hc["RestartPolicy"] = {
+                "Name": policy["Name"],
+                "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
+            }
+        self.store.save(record)
+        return {"Warnings": None}
 
     async def rename(self, ref: str, new_name: str | None) -> None:
         if not ref or not new_name:

@@ -402,3 +402,17 @@ async def test_restart_policy_always_until_stopped(containers: ContainerService)
     await asyncio.sleep(0.3)
     assert containers.get(cid).restart_count == count
     await containers.delete(cid)
+
+
+async def test_update(containers: ContainerService) -> None:
+    cid = (await containers.create("upd", {"Image": "busybox"}))["Id"]
+    assert await containers.update(
+        "upd", {"RestartPolicy": {"Name": "always"}, "Memory": 100, "CpuShares": 0}
+    ) == {"Warnings": None}
+    hc = (await containers.inspect(cid))["HostConfig"]
+    assert hc["RestartPolicy"] == {"Name": "always", "MaximumRetryCount": 0} and hc["Memory"] == 100
+    with pytest.raises(errdefs.InvalidArgument, match=r"^invalid restart policy 'bogus'$"):
+        await containers.update("upd", {"RestartPolicy": {"Name": "bogus"}})
+    auto = (await containers.create(None, {"Image": "busybox", "HostConfig": {"AutoRemove": True}}))["Id"]
+    with pytest.raises(errdefs.InvalidArgument, match=r"Restart policy cannot be updated because AutoRemove"):
+        await containers.update(auto, {"RestartPolicy": {"Name": "always"}})
