@@ -123,7 +123,7 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "",
         )
         state.save(root, record)
         if pid_file:
-            state.atomic_write(os.path.abspath(pid_file), str(init_pid))
+            state.atomic_write(os.path.abspath(pid_file), str(init_pid), sync=False)
         return record
     except BaseException:
         if init_pid:

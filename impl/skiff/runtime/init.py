@@ -16,7 +16,6 @@ parsed spec already in memory, and talk to ``create`` through the typed protocol
 from __future__ import annotations
 
 import os
-import signal
 
 from skiff.runtime import namespaces, rootfs, sync
 from skiff.runtime.errors import ContainerError
@@ -43,6 +42,7 @@ CAPABILITIES = (
     "CAP_CHECKPOINT_RESTORE",
 )
 CAP_NUMBERS = {name: i for i, name in enumerate(CAPABILITIES)}
+RESET_SIGNALS = (2, 13, 25)  # SIGINT, SIGPIPE, SIGXFSZ
 
 
 class InitArgs:
@@ -156,7 +156,8 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
         raise ContainerError("args must not be empty")
     env = process.env_map()
     path = lookpath(process.args[0], env.get("PATH", ""))
-    reset_signals()
+    # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, so restore the defaults
+    sys.reset_signals(RESET_SIGNALS)
     return path, list(process.args), env
 
 
@@ -245,13 +246,6 @@ def apply_caps(caps: Capabilities, sys: Syscalls) -> None:
     sys.capset(_mask(caps.effective), _mask(caps.permitted), _mask(caps.inheritable))
     for name in caps.ambient:
         sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, _mask((name,)).bit_length() - 1)
-
-
-def reset_signals() -> None:
-    """Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, so restore the defaults."""
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def _report(channel: sync.Channel, exc: BaseException) -> None:

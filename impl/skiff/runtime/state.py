@@ -87,13 +87,14 @@ def save(root: str, record: ContainerRecord) -> None:
     atomic_write(os.path.join(state_dir(root, record.id), STATE_FILE), jsonfast.dumps(record.to_json()))
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write, fsync and rename, so readers see the old file or the complete new one."""
+def atomic_write(path: str, text: str, sync: bool = True) -> None:
+    """Write, fsync (unless ``sync`` is false) and rename: readers see the old file or all of the new one."""
     tmp = f"{path}.tmp.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, text.encode())
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.rename(tmp, path)

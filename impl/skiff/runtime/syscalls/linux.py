@@ -89,6 +89,13 @@ class LinuxSyscalls:
             data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
         _check(self._libc.syscall(ctypes.c_long(self._nr_capset), ctypes.byref(header), data), "capset")
 
+    def reset_signals(self, signals: tuple[int, ...]) -> None:
+        """Default dispositions for ``signals`` and an empty signal mask (``import signal`` imports enum)."""
+        for sig in signals:
+            self._libc.signal(ctypes.c_int(sig), ctypes.c_void_p(0))  # SIG_DFL
+        empty = (ctypes.c_ulong * 16)()  # glibc's sigset_t is 1024 bits
+        _check(self._libc.sigprocmask(ctypes.c_int(2), ctypes.byref(empty), None), "sigprocmask")  # SETMASK
+
     def set_link_up(self, name: str) -> None:
         """SIOCSIFFLAGS on a datagram socket: bring ``lo`` up in a fresh netns without ``ip``.
 

@@ -46,5 +46,8 @@ class RecordingSyscalls:
     def set_link_up(self, name: str) -> None:
         self._record("set_link_up", name)
 
+    def reset_signals(self, signals: tuple[int, ...]) -> None:
+        self._record("reset_signals", signals)
+
     def names(self) -> list[str]:
         return [str(call[0]) for call in self.calls]
