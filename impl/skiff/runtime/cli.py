@@ -52,6 +52,7 @@ class Args:
         self.bundle = "."
         self.pid_file = ""
         self.console_socket = ""
+        self.preserve_fds = "0"
         self.detach = False
         self.all = False
         self.signal = "SIGTERM"
@@ -65,7 +66,7 @@ GLOBAL_VALUES = {"root": "root", "log": "log", "log-format": "log_format", "criu
 GLOBAL_BOOLS = {"debug": "debug", "systemd-cgroup": "", "version": "version", "v": "version", "help": "help",
                 "h": "help"}
 _CREATE_VALUES = {"bundle": "bundle", "b": "bundle", "pid-file": "pid_file",
-                  "console-socket": "console_socket", "preserve-fds": ""}
+                  "console-socket": "console_socket", "preserve-fds": "preserve_fds"}
 _CREATE_BOOLS = {"no-pivot": "", "no-new-keyring": ""}
 # command -> (value flags, bool flags, positional names, required positionals)
 COMMAND_FLAGS: dict[str, tuple[dict[str, str], dict[str, str], tuple[str, ...], int]] = {
@@ -166,8 +167,14 @@ class Logger:
             self._emit(self._line("debug", msg))
 
 
+def _preserve_fds(a: Args) -> int:
+    if not a.preserve_fds.isdigit():
+        raise ContainerError(f"invalid value {a.preserve_fds!r} for flag --preserve-fds")
+    return int(a.preserve_fds)
+
+
 def cmd_create(a: Args) -> int:
-    container.create(a.root, a.id, a.bundle, a.pid_file)
+    container.create(a.root, a.id, a.bundle, a.pid_file, preserve_fds=_preserve_fds(a))
     return 0
 
 
@@ -215,7 +222,7 @@ def cmd_run(a: Args) -> int:
         from skiff.runtime.syscalls.linux import LinuxSyscalls
 
         LinuxSyscalls().prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: the init is reparented to us
-    record = container.create(a.root, a.id, a.bundle, a.pid_file)
+    record = container.create(a.root, a.id, a.bundle, a.pid_file, preserve_fds=_preserve_fds(a))
     try:
         container.start(a.root, a.id)
     except BaseException:

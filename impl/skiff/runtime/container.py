@@ -79,8 +79,8 @@ def load_spec(bundle: str) -> Spec:
     return spec
 
 
-def create(root: str, container_id: str, bundle: str, pid_file: str = "",
-           sys: Syscalls | None = None) -> ContainerRecord:
+def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: Syscalls | None = None,
+           preserve_fds: int = 0) -> ContainerRecord:
     """Set up the container init, blocked on exec.fifo; returns once the init waits there."""
     from skiff.runtime.cgroups.v1 import V1Cgroups, hierarchies
 
@@ -112,7 +112,7 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "",
             from skiff.runtime.syscalls.linux import LinuxSyscalls
 
             sys = LinuxSyscalls()
-        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies())
+        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds)
         start_time = state.pid_start_time(init_pid)
         if start_time is None:
             raise ContainerError("container init exited unexpectedly")
@@ -138,7 +138,7 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "",
 
 
 def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | None,
-          cgroup_mounts: dict[str, str]) -> int:
+          cgroup_mounts: dict[str, str], preserve_fds: int = 0) -> int:
     """Fork the bootstrap, place it in the cgroups, and wait until the init reports ``ready``."""
     from skiff.runtime import init, sync
 
@@ -149,7 +149,7 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         os.close(to_child_w)
         os.close(from_child_r)
         init.bootstrap(init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
-                                     cgroup_mounts))
+                                     cgroup_mounts, preserve_fds))
     os.close(to_child_r)
     os.close(from_child_w)
     channel = sync.Channel(from_child_r, to_child_w)

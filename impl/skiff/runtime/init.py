@@ -48,10 +48,10 @@ RESET_SIGNALS = (2, 13, 25)  # SIGINT, SIGPIPE, SIGXFSZ
 class InitArgs:
     """What the forked children need; all of it was prepared by ``create`` before forking."""
 
-    __slots__ = ("cgroup_mounts", "channel", "fifo_fd", "fifo_path", "rootfs", "spec", "sys")
+    __slots__ = ("cgroup_mounts", "channel", "fifo_fd", "fifo_path", "preserve_fds", "rootfs", "spec", "sys")
 
     def __init__(self, spec: Spec, rootfs: str, fifo_path: str, channel: sync.Channel, sys: Syscalls,
-                 cgroup_mounts: dict[str, str]) -> None:
+                 cgroup_mounts: dict[str, str], preserve_fds: int = 0) -> None:
         self.spec = spec
         self.rootfs = rootfs
         self.fifo_path = fifo_path
@@ -59,6 +59,7 @@ class InitArgs:
         self.sys = sys
         self.cgroup_mounts = cgroup_mounts
         self.fifo_fd = -1
+        self.preserve_fds = preserve_fds
 
 
 def bootstrap(args: InitArgs) -> None:
@@ -90,6 +91,7 @@ def container_init(args: InitArgs) -> None:
         fd = os.open(f"/proc/self/fd/{args.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
         os.write(fd, b"0")
         os.close(fd)
+        close_fds(3 + args.preserve_fds)
     except BaseException as exc:
         if args.channel.wfd >= 0:
             _report(args.channel, exc)
@@ -159,6 +161,17 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, so restore the defaults
     sys.reset_signals(RESET_SIGNALS)
     return path, list(process.args), env
+
+
+def close_fds(first: int) -> None:
+    """Mark every fd from ``first`` up close-on-exec, like runc: no fd the caller leaked reaches the container."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first:
+            try:  # noqa: SIM105 - contextlib costs start-up time
+                os.set_inheritable(fd, False)
+            except OSError:  # the fd of the listdir itself, already closed
+                pass
 
 
 def _own_cgroups() -> dict[str, str]:

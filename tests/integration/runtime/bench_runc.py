@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from runc_bundle import docker_config, make_rootfs, write_config  # noqa: E402
+from runc_bundle import docker_config, make_rootfs, write_config
 
 RUNTIMES = {"skiff-runc": str(Path(sys.executable).with_name("skiff-runc")), "runc": "/usr/sbin/runc"}
 

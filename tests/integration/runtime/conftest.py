@@ -84,11 +84,12 @@ class Runtime:
     created: dict[str, str] = field(default_factory=dict)  # id -> cgroupsPath
     pids: list[int] = field(default_factory=list)
 
-    def __call__(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, timeout: float = 30.0,
+                 pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
         """Run the runtime with stdout/stderr in files: a container init inherits them and may outlive us."""
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             res = subprocess.run([self.binary, "--root", str(self.root), *args], stdout=out, stderr=err,
-                                 timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+                                 timeout=timeout, stdin=subprocess.DEVNULL, check=False, pass_fds=pass_fds)
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess(res.args, res.returncode, out.read().decode(),

@@ -193,6 +193,19 @@ def test_duplicate_id(runtime: Runtime) -> None:
     assert runtime.state("dup")["status"] == "created"
 
 
+def test_leaked_fds_are_closed(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = runtime.bundle("fds", ["sh", "-c", "test -e /proc/self/fd/50 && echo leaked || echo closed"])
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        os.dup2(fd, 50, inheritable=True)
+        res = runtime("run", "--bundle", str(bundle), "fds", pass_fds=(50,))
+    finally:
+        os.close(50)
+        os.close(fd)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "closed\n"
+
+
 def _children_comms(pid: int) -> list[str]:
     out = []
     for entry in os.listdir("/proc"):
