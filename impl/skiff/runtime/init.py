@@ -164,7 +164,7 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
 
 
 def close_fds(first: int) -> None:
-    """Mark every fd from ``first`` up close-on-exec, like runc: no fd the caller leaked reaches the container."""
+    """Mark fds from ``first`` up close-on-exec, like runc: no fd the caller leaked reaches the container."""
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd >= first:

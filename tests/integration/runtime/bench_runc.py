@@ -25,7 +25,8 @@ RUNTIMES = {"skiff-runc": str(Path(sys.executable).with_name("skiff-runc")), "ru
 def run(cmd: list[str]) -> None:
     """stderr goes to a file, not a pipe: the container init inherits it and outlives ``create``."""
     with tempfile.TemporaryFile() as err:
-        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, check=False)
+        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                             check=False)
         if res.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{cmd}: {err.read().decode()}")
@@ -61,8 +62,9 @@ def main() -> None:
                 if i:  # the first run warms caches
                     times.append(t3 - t2 + t1 - t0)
                     state_times.append(t2 - t1)
-            print(f"{name:10s} create+start+delete median {statistics.median(times) * 1000:6.1f} ms "
-                  f"(min {min(times) * 1000:.1f}); state median {statistics.median(state_times) * 1000:.1f} ms")
+            median, state_median = statistics.median(times) * 1000, statistics.median(state_times) * 1000
+            print(f"{name:10s} create+start+delete median {median:6.1f} ms "
+                  f"(min {min(times) * 1000:.1f}); state median {state_median:.1f} ms")
 
 
 if __name__ == "__main__":
