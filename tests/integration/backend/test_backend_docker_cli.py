@@ -287,3 +287,30 @@ def test_diff_matches_the_reference(skiffd: Skiffd) -> None:
     finally:
         subprocess.run(["docker", "-H", REF_DOCKER, "rm", "-f", ref_id], capture_output=True)
     assert ours == sorted(ref)
+
+
+def test_export_lists_the_same_files_as_the_reference(skiffd: Skiffd) -> None:
+    script = "echo x > /newfile; rm /bin/ls"
+    skiffd.docker("run", "--name", "exported", "busybox", "sh", "-c", script)
+    data = skiffd.docker("export", "exported").stdout
+    skiffd.docker("rm", "exported")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        ours = sorted(m.name for m in tar.getmembers())
+        newfile = tar.extractfile("newfile")
+        assert newfile is not None and newfile.read() == b"x\n"
+    ref_id = subprocess.run(
+        ["docker", "-H", REF_DOCKER, "run", "-d", "busybox", "sh", "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    try:
+        subprocess.run(["docker", "-H", REF_DOCKER, "wait", ref_id], check=True, capture_output=True)
+        ref_tar = subprocess.run(
+            ["docker", "-H", REF_DOCKER, "export", ref_id], check=True, capture_output=True
+        ).stdout
+    finally:
+        subprocess.run(["docker", "-H", REF_DOCKER, "rm", "-f", ref_id], capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(ref_tar)) as tar:
+        ref = sorted(m.name for m in tar.getmembers())
+    assert ours == ref

@@ -22,6 +22,7 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core import specgen
+from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import top as top_mod
@@ -1061,6 +1062,13 @@ class ContainerService:
         if upper is None:
             return None
         return await asyncio.to_thread(fsdiff.changes, upper, lowers) or None
+
+    def export(self, ref: str) -> AsyncIterator[bytes]:
+        record = self.store.get(ref)
+        layers = runspec.rootfs_layers(record.rootfs_mounts)
+        if not layers:
+            raise errdefs.Unknown(f"container {record.id} has no root filesystem to export")
+        return export_mod.stream(layers)
 
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
         record = self.store.get(ref)

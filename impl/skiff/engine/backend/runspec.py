@@ -35,7 +35,7 @@ def write_etc_files(record: Container, directory: Path) -> None:
     record.resolv_conf_path = str(directory / "resolv.conf")
 
 
-def _rootfs_layers(mounts: list[dict[str, Any]]) -> list[str]:
+def rootfs_layers(mounts: list[dict[str, Any]]) -> list[str]:
     """Directories of the rootfs, top first (overlay upperdir then lowerdirs; a bind's source)."""
     out: list[str] = []
     for m in mounts:
@@ -72,7 +72,7 @@ def resolve_user(user: str, mounts: list[dict[str, Any]]) -> tuple[int, int, lis
     if not user:
         return 0, 0, [0]
     name, _, group = user.partition(":")
-    layers = _rootfs_layers(mounts)
+    layers = rootfs_layers(mounts)
     if name.isdigit():
         uid = int(name)
         entry = None

@@ -270,3 +270,41 @@ def test_fsdiff_changes(tmp_path: Path) -> None:
     assert fsdiff.changes(str(only_mountpoint), [str(lower)]) == []
     mounts = [{"type": "overlay", "options": [f"lowerdir={lower}:/l2", f"upperdir={upper}", "workdir=/w"]}]
     assert fsdiff.overlay_dirs(mounts) == (str(upper), [str(lower), "/l2"])
+
+
+# ---------- docker export ----------
+def test_export_merges_layers(tmp_path: Path) -> None:
+    import io
+    import os
+    import stat
+    import tarfile
+
+    from skiff.engine.backend import export
+
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    (lower / "bin").mkdir(parents=True)
+    (lower / "bin" / "sh").write_text("sh")
+    (lower / "bin" / "ls").write_text("ls")
+    (lower / "etc").mkdir()
+    (lower / "etc" / "passwd").write_text("old")
+    (upper / "etc").mkdir(parents=True)
+    (upper / "etc" / "passwd").write_text("new")
+    (upper / "new").write_text("x")
+    if os.geteuid() == 0:
+        (upper / "bin").mkdir()
+        os.mknod(upper / "bin" / "ls", stat.S_IFCHR | 0o600, 0)
+    names = sorted(rel for rel, _full in export.merged([str(upper), str(lower)]))
+    if os.geteuid() == 0:
+        assert names == ["bin", "bin/sh", "etc", "etc/passwd", "new"]
+
+    async def collect() -> bytes:
+        return b"".join([c async for c in export.stream([str(upper), str(lower)])])
+
+    data = asyncio.run(collect())
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        passwd = tar.extractfile(members["etc/passwd"])
+        assert passwd is not None and passwd.read() == b"new"
+    assert "bin/sh" in members and "new" in members
+    if os.geteuid() == 0:
+        assert "bin/ls" not in members
