@@ -160,6 +160,45 @@ class Linux(Model):
         return next((ns for ns in self.namespaces if ns.type == kind), None)
 
 
+class Hook(Model):
+    path: str
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    timeout: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Hook:
+        return cls(path=d["path"], args=tuple(d.get("args", ())), env=tuple(d.get("env", ())),
+                   timeout=d.get("timeout"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.args:
+            out["args"] = list(self.args)
+        if self.env:
+            out["env"] = list(self.env)
+        if self.timeout is not None:
+            out["timeout"] = self.timeout
+        return out
+
+
+HOOK_PHASES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
+class Hooks(Model):
+    """Lifecycle hooks by phase, with the spec's phase names as keys."""
+
+    by_phase: tuple[tuple[str, tuple[Hook, ...]], ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Hooks:
+        return cls(tuple((phase, tuple(Hook.from_dict(h) for h in d[phase]))
+                         for phase in HOOK_PHASES if d.get(phase)))
+
+    def get(self, phase: str) -> tuple[Hook, ...]:
+        return next((hooks for name, hooks in self.by_phase if name == phase), ())
+
+
 class Spec(Model):
     oci_version: str
     process: Process | None = None
@@ -169,6 +208,7 @@ class Spec(Model):
     mounts: tuple[Mount, ...] = ()
     linux: Linux | None = None
     annotations: tuple[tuple[str, str], ...] = ()
+    hooks: Hooks = field(default_factory=Hooks)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Spec:
@@ -181,6 +221,7 @@ class Spec(Model):
             mounts=tuple(Mount.from_dict(m) for m in d.get("mounts", ())),
             linux=None if linux is None else Linux.from_dict(linux),
             annotations=tuple(sorted(d.get("annotations", {}).items())),
+            hooks=Hooks.from_dict(d.get("hooks", {})),
         )
 
 

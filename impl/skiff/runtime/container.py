@@ -112,7 +112,7 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
             from skiff.runtime.syscalls.linux import LinuxSyscalls
 
             sys = LinuxSyscalls()
-        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds)
+        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds, container_id, bundle)
         start_time = state.pid_start_time(init_pid)
         if start_time is None:
             raise ContainerError("container init exited unexpectedly")
@@ -120,6 +120,8 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
             id=container_id, pid=init_pid, start_time=start_time, bundle=bundle, rootfs=rootfs,
             created=rfc3339nano(time.time_ns()), annotations=dict(spec.annotations),
             cgroup_paths=cgroups.paths if cgroups else {},
+            hooks={phase: [h.to_dict() for h in spec.hooks.get(phase)]
+                   for phase in ("poststart", "poststop") if spec.hooks.get(phase)},
         )
         state.save(root, record)
         if pid_file:
@@ -138,7 +140,8 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
 
 
 def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | None,
-          cgroup_mounts: dict[str, str], preserve_fds: int = 0) -> int:
+          cgroup_mounts: dict[str, str], preserve_fds: int = 0, container_id: str = "",
+          bundle: str = "") -> int:
     """Fork the bootstrap, place it in the cgroups, and wait until the init reports ``ready``."""
     from skiff.runtime import init, sync
 
@@ -167,6 +170,15 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         os.waitpid(pid, 0)
         pid = 0
         msg = channel.recv()
+        if isinstance(msg, sync.Hooks):
+            from skiff.runtime.hooks import run_hooks
+
+            hook_state = {"ociVersion": OCI_VERSION, "id": container_id, "status": "creating",
+                          "pid": init_pid, "bundle": bundle, "annotations": dict(spec.annotations)}
+            run_hooks("prestart", spec.hooks.get("prestart"), hook_state)
+            run_hooks("createRuntime", spec.hooks.get("createRuntime"), hook_state)
+            channel.send(sync.Resume())
+            msg = channel.recv()
         if isinstance(msg, sync.Error):
             raise ContainerError(f"unable to start container process: {msg.message}")
         if not isinstance(msg, sync.Ready):
@@ -206,6 +218,18 @@ def start(root: str, container_id: str) -> None:
     if not data:
         raise ContainerError("cannot start an already running container")
     os.unlink(fifo)
+    if record.hooks.get("poststart"):
+        _run_recorded_hooks(root, record, "poststart")
+
+
+def _run_recorded_hooks(root: str, record: ContainerRecord, phase: str) -> None:
+    from skiff.oci.runtime import Hook
+    from skiff.runtime.hooks import run_hooks
+
+    hook_state = _state_dict(root, record)
+    for key in ("rootfs", "created", "owner"):
+        hook_state.pop(key, None)
+    run_hooks(phase, [Hook.from_dict(h) for h in record.hooks.get(phase, [])], hook_state)
 
 
 def oci_state(root: str, container_id: str) -> dict[str, object]:
@@ -276,6 +300,11 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     status = state.status(root, record)
     state.can_delete(container_id, status, force)
     destroy(root, record)
+    if record.hooks.get("poststop"):
+        try:
+            _run_recorded_hooks(root, record, "poststop")
+        except ContainerError as exc:  # runc only warns: the container is gone either way
+            os.write(2, f"skiff-runc: warning: {exc}\n".encode())
 
 
 def destroy(root: str, record: ContainerRecord) -> None:

@@ -118,8 +118,10 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     own = _own_cgroups()
     if linux is not None and linux.namespace("mount") is not None:
         rootfs.prepare(spec, args.rootfs, sys, own, args.cgroup_mounts)
+        wait_for_hooks(args)
         rootfs.pivot_root(args.rootfs, sys)
     else:
+        wait_for_hooks(args)
         os.chroot(args.rootfs)
         os.chdir("/")
     uts = linux is not None and linux.namespace("uts") is not None
@@ -161,6 +163,16 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, so restore the defaults
     sys.reset_signals(RESET_SIGNALS)
     return path, list(process.args), env
+
+
+def wait_for_hooks(args: InitArgs) -> None:
+    """Let create run the prestart/createRuntime hooks: mounts are set up, pivot_root not yet done."""
+    if not (args.spec.hooks.get("prestart") or args.spec.hooks.get("createRuntime")):
+        return
+    args.channel.send(sync.Hooks())
+    msg = args.channel.recv()
+    if msg != sync.Resume():
+        raise ContainerError(f"hooks failed (sync message {msg!r})")
 
 
 def close_fds(first: int) -> None:

@@ -50,10 +50,12 @@ def can_delete(container_id: str, status: str, force: bool) -> None:
 class ContainerRecord:
     """What ``create`` records in ``<root>/<id>/state.json`` (skiff's own format, like runc's)."""
 
-    __slots__ = ("annotations", "bundle", "cgroup_paths", "created", "id", "pid", "rootfs", "start_time")
+    __slots__ = ("annotations", "bundle", "cgroup_paths", "created", "hooks", "id", "pid", "rootfs",
+                 "start_time")
 
     def __init__(self, id: str, pid: int, start_time: int, bundle: str, rootfs: str, created: str,
-                 annotations: dict[str, str], cgroup_paths: dict[str, str]) -> None:
+                 annotations: dict[str, str], cgroup_paths: dict[str, str],
+                 hooks: dict[str, list[dict[str, object]]] | None = None) -> None:
         self.id = id
         self.pid = pid
         self.start_time = start_time
@@ -62,6 +64,7 @@ class ContainerRecord:
         self.created = created
         self.annotations = annotations
         self.cgroup_paths = cgroup_paths
+        self.hooks = hooks or {}  # poststart/poststop hooks (OCI JSON), run by start and delete
 
     def to_json(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}

@@ -6,6 +6,10 @@ message        sender -> receiver   payload          meaning
 ``cgroups``    create -> bootstrap  {}               bootstrap is in the container cgroups; go on
 ``init-pid``   bootstrap -> create  {"pid": int}     host pid of the forked container init; the
                                                      bootstrap exits right after sending it
+``hooks``      init -> create       {}               mounts are set up (before pivot_root): run the
+                                                     prestart/createRuntime hooks, then send ``resume``;
+                                                     only sent when the config has such hooks
+``resume``     create -> init       {}               the hooks succeeded; continue the setup
 ``ready``      init -> create       {}               rootfs, pivot_root, user, cwd are set up and the
                                                      executable was found; init now blocks on
                                                      exec.fifo until ``start``
@@ -32,6 +36,14 @@ class InitPid(Model):
     kind = "init-pid"
 
 
+class Hooks(Model):
+    kind = "hooks"
+
+
+class Resume(Model):
+    kind = "resume"
+
+
 class Ready(Model):
     kind = "ready"
 
@@ -41,7 +53,7 @@ class Error(Model):
     kind = "error"
 
 
-Message = CgroupsReady | InitPid | Ready | Error
+Message = CgroupsReady | InitPid | Hooks | Resume | Ready | Error
 
 
 class ProtocolError(Exception):
@@ -67,6 +79,10 @@ def decode(line: bytes) -> Message:
             return InitPid(body["pid"])
         if kind == "ready":
             return Ready()
+        if kind == "hooks":
+            return Hooks()
+        if kind == "resume":
+            return Resume()
         if kind == "error":
             return Error(str(body["message"]))
     except (ValueError, KeyError, TypeError):

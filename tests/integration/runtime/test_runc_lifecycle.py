@@ -231,3 +231,48 @@ def validate_state(state: dict[str, object]) -> None:
         if ref:
             prop.update(defs[ref.rsplit("/", 1)[1]])
     jsonschema.Draft4Validator(schema).validate(state)
+
+
+def test_hooks(runtime: Runtime, tmp_path: Path) -> None:
+    """prestart/createRuntime during create (state on stdin), poststart, poststop.
+
+    runc 1.1 runs poststart already in create (fixed in runc 1.2); skiff-runc runs it in start (the spec).
+    """
+    out = tmp_path / "hooks.log"
+    script = tmp_path / "hook.sh"
+    script.write_text(f"#!/bin/sh\necho \"$1 $(cat)\" >> {out}\n")
+    script.chmod(0o755)
+    bundle = runtime.bundle("hk", ["true"])
+    config = json.loads((bundle / "config.json").read_text())
+    config["hooks"] = {phase: [{"path": str(script), "args": ["hook.sh", phase], "timeout": 5}]
+                       for phase in ("prestart", "createRuntime", "poststart", "poststop")}
+    write_config(bundle, config)
+    assert runtime("create", "--bundle", str(bundle), "hk").returncode == 0
+    pid = runtime.state("hk")["pid"]
+    runtime.pids.append(pid)
+    lines = out.read_text().splitlines()
+    assert [line.split(" ", 1)[0] for line in lines][:2] == ["prestart", "createRuntime"]
+    if runtime.name == "skiff-runc":
+        assert len(lines) == 2
+    first = json.loads(lines[0].split(" ", 1)[1])
+    assert (first["id"], first["pid"], first["bundle"]) == ("hk", pid, str(bundle))
+    assert first["status"] in ("creating", "created")
+    assert runtime("start", "hk").returncode == 0
+    reap(pid)
+    assert runtime("delete", "hk").returncode == 0
+    assert [line.split(" ", 1)[0] for line in out.read_text().splitlines()] == [
+        "prestart", "createRuntime", "poststart", "poststop"]
+    poststart = json.loads(out.read_text().splitlines()[2].split(" ", 1)[1])
+    assert poststart["id"] == "hk"
+
+
+def test_failing_hook_fails_create(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = runtime.bundle("hkf", ["true"])
+    config = json.loads((bundle / "config.json").read_text())
+    config["hooks"] = {"prestart": [{"path": "/bin/false"}]}
+    write_config(bundle, config)
+    res = runtime("create", "--bundle", str(bundle), "hkf")
+    assert res.returncode == 1
+    assert "prestart" in message(res) or "hook" in message(res)
+    assert not (runtime.root / "hkf").exists()
+    assert not any(p.exists() for p in cgroup_dirs(runtime.created["hkf"]))

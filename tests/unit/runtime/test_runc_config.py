@@ -110,3 +110,14 @@ def test_spec_model() -> None:
     assert spec.mounts[0].destination == "/proc" and spec.mounts[0].options == ("nosuid", "noexec", "nodev")
     with pytest.raises(AttributeError):
         spec.hostname = "x"  # type: ignore[misc]
+
+
+def test_hooks_model() -> None:
+    config = docker()
+    config["hooks"] = {"prestart": [{"path": "/bin/h", "args": ["h", "x"], "timeout": 3}], "poststop": []}
+    validate_config(config)
+    spec = Spec.from_dict(config)
+    (hook,) = spec.hooks.get("prestart")
+    assert (hook.path, hook.args, hook.timeout) == ("/bin/h", ("h", "x"), 3)
+    assert hook.to_dict() == config["hooks"]["prestart"][0]
+    assert spec.hooks.get("poststop") == () and Spec.from_dict(docker()).hooks.get("prestart") == ()

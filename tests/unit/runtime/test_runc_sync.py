@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "integration" / "runtime"))
 from runc_bundle import docker_config  # noqa: E402
 
 
-@pytest.mark.parametrize("msg", [sync.CgroupsReady(), sync.InitPid(1234), sync.Ready(),
+@pytest.mark.parametrize("msg", [sync.CgroupsReady(), sync.InitPid(1234), sync.Hooks(), sync.Resume(),
+                                 sync.Ready(),
                                  sync.Error('exec: "x": not found\nsecond line')])
 def test_round_trip(msg: sync.Message) -> None:
     line = sync.encode(msg)
