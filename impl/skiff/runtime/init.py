@@ -11,13 +11,18 @@ parsed spec already in memory, and talk to ``create`` through the typed protocol
     init: rootfs, pivot_root, hostname, sysctl, readonly/masked paths, rlimits, caps, user, cwd, finds the
           executable, sends ``ready`` and blocks opening exec.fifo for writing until ``start`` reads it,
           then execve's process.args.
+
+Nothing may be imported lazily on the init's path after pivot_root: the host's Python stdlib is no
+longer reachable from inside the container's root.
 """
 
 from __future__ import annotations
 
 import os
+import resource  # every module the init needs is imported up front: after pivot_root the stdlib is gone
 
 from skiff.runtime import namespaces, rootfs, sync
+from skiff.runtime.cgroups.v1 import own_cgroups
 from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
@@ -115,7 +120,7 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     net = linux.namespace("network") if linux is not None else None
     if net is not None and not net.path:
         sys.set_link_up("lo")
-    own = _own_cgroups()
+    own = own_cgroups()
     if linux is not None and linux.namespace("mount") is not None:
         rootfs.prepare(spec, args.rootfs, sys, own, args.cgroup_mounts)
         wait_for_hooks(args)
@@ -186,12 +191,6 @@ def close_fds(first: int) -> None:
                 pass
 
 
-def _own_cgroups() -> dict[str, str]:
-    from skiff.runtime.cgroups.v1 import own_cgroups
-
-    return own_cgroups()
-
-
 def lookpath(name: str, path_env: str) -> str:
     """Go's exec.LookPath with the container's PATH, with runc's error messages."""
     if "/" in name:
@@ -221,10 +220,6 @@ def _executable_error(path: str) -> str:
 
 
 def set_rlimits(process: Process) -> None:
-    if not process.rlimits:
-        return
-    import resource
-
     for rl in process.rlimits:
         which = getattr(resource, rl.type, None)
         if which is None:

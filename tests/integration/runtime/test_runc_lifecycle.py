@@ -276,3 +276,27 @@ def test_failing_hook_fails_create(runtime: Runtime, tmp_path: Path) -> None:
     assert "prestart" in message(res) or "hook" in message(res)
     assert not (runtime.root / "hkf").exists()
     assert not any(p.exists() for p in cgroup_dirs(runtime.created["hkf"]))
+
+
+def test_readonly_root_rlimits_and_limits(runtime: Runtime) -> None:
+    script = ("(touch /x 2>/dev/null && echo rw || echo ro); ulimit -n; "
+              "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max")
+    bundle = runtime.bundle("ro", ["sh", "-c", script])
+    config = json.loads((bundle / "config.json").read_text())
+    config["root"]["readonly"] = True
+    config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]
+    config["linux"]["resources"]["memory"]["limit"] = 64 * 1024 * 1024
+    config["linux"]["resources"]["pids"] = {"limit": 42}
+    write_config(bundle, config)
+    res = runtime("run", "--bundle", str(bundle), "ro")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["ro", "321", str(64 * 1024 * 1024), "42"]
+
+
+def test_run_detach(runtime: Runtime) -> None:
+    bundle = runtime.bundle("det", ["sleep", "1000"])
+    res = runtime("run", "--detach", "--bundle", str(bundle), "det")
+    assert res.returncode == 0, res.stderr
+    st = runtime.state("det")
+    runtime.pids.append(st["pid"])
+    assert st["status"] == "running"
