@@ -126,6 +126,7 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
         wait_for_hooks(args)
         rootfs.pivot_root(args.rootfs, sys)
     else:
+        rootfs.make_cwd(spec, args.rootfs)
         wait_for_hooks(args)
         os.chroot(args.rootfs)
         os.chdir("/")

@@ -117,6 +117,13 @@ def prepare(spec: Spec, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
         mount_one(m, rootfs, sys, own_cgroups, cgroup_mounts)
     if not dev_is_bind:
         setup_dev(rootfs, sys)
+    make_cwd(spec, rootfs)
+
+
+def make_cwd(spec: Spec, rootfs: str) -> None:
+    """Create process.cwd (as root, before the user switch) if the image lacks it, as runc does."""
+    if spec.process is not None and spec.process.cwd:
+        os.makedirs(secure_join(rootfs, spec.process.cwd), mode=0o755, exist_ok=True)
 
 
 def mount_one(m: Mount, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],

@@ -300,3 +300,15 @@ def test_run_detach(runtime: Runtime) -> None:
     st = runtime.state("det")
     runtime.pids.append(st["pid"])
     assert st["status"] == "running"
+
+
+def test_missing_cwd_is_created(runtime: Runtime) -> None:
+    bundle = runtime.bundle("cwd", ["pwd"], cwd=f"/made/by/{runtime.name}")
+    try:
+        res = runtime("run", "--bundle", str(bundle), "cwd")
+        assert res.returncode == 0, res.stderr
+        assert res.stdout == f"/made/by/{runtime.name}\n"
+    finally:
+        made = runtime.rootfs / "made" / "by" / runtime.name
+        if made.exists():
+            made.rmdir()
