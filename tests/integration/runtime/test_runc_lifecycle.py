@@ -312,3 +312,17 @@ def test_missing_cwd_is_created(runtime: Runtime) -> None:
         made = runtime.rootfs / "made" / "by" / runtime.name
         if made.exists():
             made.rmdir()
+
+
+@pytest.mark.parametrize(("argv0", "error"), [
+    ("/etc", 'exec: "/etc": permission denied'),
+    ("/etc/passwd", 'exec: "/etc/passwd": permission denied'),
+    ("/nonexist", 'exec: "/nonexist": stat /nonexist: no such file or directory'),
+    ("./rel", 'exec: "./rel": stat ./rel: no such file or directory'),
+])
+def test_exec_errors_match_runc(runtime: Runtime, argv0: str, error: str) -> None:
+    """Docker maps these messages to 126/127, so they must read exactly like runc's."""
+    bundle = runtime.bundle("ee", [argv0])
+    res = runtime("create", "--bundle", str(bundle), "ee")
+    assert res.returncode == 1
+    assert message(res) == f"{runtime.name} create failed: unable to start container process: {error}"
