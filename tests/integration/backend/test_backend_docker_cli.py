@@ -314,3 +314,20 @@ def test_export_lists_the_same_files_as_the_reference(skiffd: Skiffd) -> None:
     with tarfile.open(fileobj=io.BytesIO(ref_tar)) as tar:
         ref = sorted(m.name for m in tar.getmembers())
     assert ours == ref
+
+
+def test_cp_both_ways_running_and_stopped(skiffd: Skiffd, tmp_path: Any) -> None:
+    src = tmp_path / "up.txt"
+    src.write_text("copied in\n")
+    skiffd.docker("create", "--name", "cpstop", "busybox", "cat", "/tmp/up.txt")
+    skiffd.docker("cp", str(src), "cpstop:/tmp/")
+    assert skiffd.docker("start", "-a", "cpstop").stdout == b"copied in\n"
+    skiffd.docker("cp", "cpstop:/tmp/up.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "copied in\n"
+    skiffd.docker("run", "-d", "--name", "cprun", "busybox", "sleep", "30")
+    skiffd.docker("cp", str(src), "cprun:/")
+    skiffd.docker("cp", "cprun:/up.txt", str(tmp_path / "again.txt"))
+    assert (tmp_path / "again.txt").read_text() == "copied in\n"
+    err = skiffd.docker("cp", "cprun:/nope", str(tmp_path), check=False).stderr.decode()
+    assert "Could not find the file /nope in container cprun" in err
+    skiffd.docker("rm", "-f", "cpstop", "cprun")

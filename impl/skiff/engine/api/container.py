@@ -6,9 +6,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
+from skiff.engine.backend.archive import stat_header
 from skiff.engine.context import services
 from skiff.engine.responses import go_json, json_response
 from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
@@ -31,6 +33,11 @@ class ContainersBackend(Protocol):
     async def rename(self, ref: str, new_name: str | None) -> None: ...
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]: ...
     def export(self, ref: str) -> AsyncIterator[bytes]: ...
+    async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]: ...
+    async def archive_get(
+        self, ref: str, path: str | None
+    ) -> tuple[dict[str, Any], AsyncIterator[bytes]]: ...
+    async def archive_put(self, ref: str, path: str | None, data: bytes) -> None: ...
     async def update(self, ref: str, body: Any) -> dict[str, Any]: ...
     async def changes(self, ref: str) -> list[dict[str, Any]] | None: ...
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
@@ -114,6 +121,32 @@ async def changes(id_: str, **_: Any) -> Response:
 
 async def update(id_: str, update: Any = None, body: Any = None, **_: Any) -> Response:
     return json_response(await _backend().update(id_, update if update is not None else body))
+
+
+STAT_HEADER = "X-Docker-Container-Path-Stat"
+
+
+async def archive_info(id_: str, path: str | None = None, **_: Any) -> Response:
+    """HEAD: the path's stat in a header; errors keep their status (a HEAD has no body to show them)."""
+    info = await _backend().archive_stat(id_, path)
+    return Response(status_code=200, headers={STAT_HEADER: stat_header(info)})
+
+
+async def archive(id_: str, path: str | None = None, **_: Any) -> Response:
+    info, output = await _backend().archive_get(id_, path)
+    return StreamingResponse(output, media_type="application/x-tar", headers={STAT_HEADER: stat_header(info)})
+
+
+async def put_archive(
+    id_: str, path: str | None = None, input_stream: Any = None, body: Any = None, **_: Any
+) -> Response:
+    data = input_stream if input_stream is not None else body
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    if not isinstance(data, bytes | bytearray):
+        data = await request.body()
+    await _backend().archive_put(id_, path, bytes(data))
+    return Response(status_code=200)
 
 
 async def export(id_: str, **_: Any) -> Response:

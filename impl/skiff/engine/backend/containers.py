@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import os
 import secrets
 import signal as signal_mod
+import stat
+import tarfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,7 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core import specgen
+from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
@@ -1069,6 +1074,65 @@ class ContainerService:
         if not layers:
             raise errdefs.Unknown(f"container {record.id} has no root filesystem to export")
         return export_mod.stream(layers)
+
+    def _layers(self, record: Container) -> list[str]:
+        layers = runspec.rootfs_layers(record.rootfs_mounts)
+        if not layers:
+            raise errdefs.Unknown(f"container {record.id} has no root filesystem")
+        return layers
+
+    async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]:
+        record = self.store.get(ref)
+        layers = self._layers(record)
+        _resolved, _host, info = await asyncio.to_thread(archive_mod.path_stat, layers, path or "", ref)
+        return info
+
+    async def archive_get(self, ref: str, path: str | None) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
+        record = self.store.get(ref)
+        layers = self._layers(record)
+        resolved, host, info = await asyncio.to_thread(archive_mod.path_stat, layers, path or "", ref)
+        name = info["name"]
+        return info, export_mod.stream_tar(
+            lambda out: archive_mod.write_tar(layers, resolved, host, name, out)
+        )
+
+    async def archive_put(self, ref: str, path: str | None, data: bytes) -> None:
+        record = self.store.get(ref)
+        layers = self._layers(record)
+        if not path:
+            raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
+        resolved = await asyncio.to_thread(archive_mod.resolve, layers, path, True)
+        host = archive_mod.visible(layers, resolved) if resolved is not None else None
+        if resolved is None or host is None:
+            raise errdefs.NotFound(f"Could not find the file {path} in container {ref}")
+        if not os.path.isdir(host):
+            raise errdefs.Unknown("extraction point is not a directory")
+        destination = await asyncio.to_thread(self._write_target, record, layers, resolved)
+        try:
+            await asyncio.to_thread(archive_mod.extract, io.BytesIO(data), destination)
+        except (tarfile.TarError, OSError) as err:
+            raise errdefs.InvalidArgument(f"failed to extract the archive: {err}") from None
+
+    def _write_target(self, record: Container, layers: list[str], resolved: str) -> str:
+        """Where writes to ``resolved`` go: the mounted rootfs of a running task, else the upper layer
+        (its missing parents made like the visible directories they stand for)."""
+        rel = resolved.lstrip("/")
+        if record.state.running and self.containerd_state is not None:
+            mounted = self.containerd_state / "tasks" / record.id / "rootfs"
+            if os.path.ismount(mounted):
+                return os.path.join(mounted, rel)
+        upper = layers[0]
+        current = upper
+        parts = [p for p in rel.split("/") if p]
+        for i, part in enumerate(parts):
+            current = os.path.join(current, part)
+            if not os.path.lexists(current):
+                source = archive_mod.visible(layers, "/".join(parts[: i + 1]))
+                st = os.stat(source) if source else None
+                os.mkdir(current, stat.S_IMODE(st.st_mode) if st else 0o755)
+                if st is not None:
+                    os.chown(current, st.st_uid, st.st_gid)
+        return current
 
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
         record = self.store.get(ref)

@@ -12,7 +12,7 @@ import contextlib
 import os
 import stat
 import tarfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 CHUNK = 64 * 1024
@@ -136,14 +136,19 @@ def write_tar(layers: list[str], out: Any) -> None:
     out.flush()
 
 
-async def stream(layers: list[str]) -> AsyncIterator[bytes]:
+def stream(layers: list[str]) -> AsyncIterator[bytes]:
+    return stream_tar(lambda out: write_tar(layers, out))
+
+
+async def stream_tar(write: Callable[[Any], None]) -> AsyncIterator[bytes]:
+    """Run ``write(fileobj)`` in a thread and yield what it writes, in chunks."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
     writer = _QueueWriter(loop, queue)
 
     def work() -> None:
         try:
-            write_tar(layers, writer)
+            write(writer)
         except BrokenPipeError:
             if not writer.cancelled:
                 raise

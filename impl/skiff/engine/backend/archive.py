@@ -1,0 +1,204 @@
+"""``docker cp``: stat, read and write paths of a container's filesystem through its overlay layers.
+
+Paths are resolved in the merged view of the layers (upper first) with symlinks followed inside the
+container's root, never on the host. Reads come from the layers (running or not); writes go to the
+mounted rootfs of a running container, else to its writable upper layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import tarfile
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from skiff import errdefs
+from skiff.engine.backend import export, timefmt
+
+MAX_SYMLINKS = 40
+
+# Go's os.FileMode type bits
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
+GO_MODE_DEVICE = 1 << 26
+GO_MODE_NAMED_PIPE = 1 << 25
+GO_MODE_SOCKET = 1 << 24
+GO_MODE_SETUID = 1 << 23
+GO_MODE_SETGID = 1 << 22
+GO_MODE_CHAR_DEVICE = 1 << 21
+GO_MODE_STICKY = 1 << 20
+
+
+def _split(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+def _blocks(full: str, is_last: bool) -> bool:
+    """Does this layer's entry at an ancestor (or the path itself) hide lower layers?"""
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return False
+    if export._is_whiteout(st):
+        return True
+    if not is_last and not stat.S_ISDIR(st.st_mode):
+        return True
+    return not is_last and export._is_opaque(full)
+
+
+def visible(layers: list[str], rel: str) -> str | None:
+    """The host path of the topmost visible entry for a container path (no symlink following)."""
+    parts = _split(rel)
+    if not parts:
+        return layers[0] if layers else None
+    for layer in layers:
+        full = os.path.join(layer, *parts)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            st = None
+        if st is not None:
+            return None if export._is_whiteout(st) else full
+        for i in range(1, len(parts)):
+            if _blocks(os.path.join(layer, *parts[:i]), False):
+                return None
+    return None
+
+
+def resolve(layers: list[str], path: str, follow_last: bool) -> str | None:
+    """Resolve ``path`` inside the container's root; None when a component does not exist."""
+    parts = _split(path)
+    resolved: list[str] = []
+    hops = 0
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part == "..":
+            resolved = resolved[:-1]
+            i += 1
+            continue
+        candidate = [*resolved, part]
+        full = visible(layers, "/".join(candidate))
+        last = i == len(parts) - 1
+        if full is not None and os.path.islink(full) and (not last or follow_last):
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise errdefs.InvalidArgument(f"too many links in {path}")
+            target = os.readlink(full)
+            if target.startswith("/"):
+                resolved = []
+            parts = _split(target) + parts[i + 1 :]
+            i = 0
+            continue
+        if full is None:
+            return None
+        resolved = candidate
+        i += 1
+    return "/" + "/".join(resolved)
+
+
+def go_mode(st: os.stat_result) -> int:
+    mode = stat.S_IMODE(st.st_mode) & 0o777
+    fmt = stat.S_IFMT(st.st_mode)
+    if fmt == stat.S_IFDIR:
+        mode |= GO_MODE_DIR
+    elif fmt == stat.S_IFLNK:
+        mode |= GO_MODE_SYMLINK
+    elif fmt == stat.S_IFBLK:
+        mode |= GO_MODE_DEVICE
+    elif fmt == stat.S_IFCHR:
+        mode |= GO_MODE_DEVICE | GO_MODE_CHAR_DEVICE
+    elif fmt == stat.S_IFIFO:
+        mode |= GO_MODE_NAMED_PIPE
+    elif fmt == stat.S_IFSOCK:
+        mode |= GO_MODE_SOCKET
+    if st.st_mode & stat.S_ISUID:
+        mode |= GO_MODE_SETUID
+    if st.st_mode & stat.S_ISGID:
+        mode |= GO_MODE_SETGID
+    if st.st_mode & stat.S_ISVTX:
+        mode |= GO_MODE_STICKY
+    return mode
+
+
+def path_stat(layers: list[str], path: str, container_name: str) -> tuple[str, str, dict[str, Any]]:
+    """(resolved container path, host path, Docker's PathStat) for ``path``; NotFound like dockerd."""
+    if not path:
+        raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
+    not_found = errdefs.NotFound(f"Could not find the file {path} in container {container_name}")
+    follow = path.endswith("/") or path.endswith("/.")
+    resolved = resolve(layers, path, follow_last=follow)
+    if resolved is None:
+        raise not_found
+    full = visible(layers, resolved)
+    if full is None:
+        raise not_found
+    st = os.lstat(full)
+    name = os.path.basename(path.rstrip("/")) or "/"
+    info = {
+        "name": name,
+        "size": st.st_size,
+        "mode": go_mode(st),
+        "mtime": timefmt.format_ns(st.st_mtime_ns),
+        "linkTarget": os.readlink(full) if stat.S_ISLNK(st.st_mode) else "",
+    }
+    return resolved, full, info
+
+
+def stat_header(info: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps(info, separators=(",", ":")).encode()).decode()
+
+
+def subtree_layers(layers: list[str], rel: str) -> list[str]:
+    """The layers' directories that make up the merged directory ``rel`` (top first)."""
+    parts = _split(rel)
+    out: list[str] = []
+    for layer in layers:
+        full = os.path.join(layer, *parts)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            st = None
+        if st is not None:
+            if export._is_whiteout(st) or not stat.S_ISDIR(st.st_mode):
+                break
+            out.append(full)
+            if export._is_opaque(full):
+                break
+        if any(_blocks(os.path.join(layer, *parts[:i]), False) for i in range(1, len(parts) + 1)):
+            break
+    return out
+
+
+def write_tar(layers: list[str], resolved: str, host: str, name: str, out: Any) -> None:
+    """A tar of ``resolved`` whose root entry is called ``name`` (dockerd uses the requested basename)."""
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        info = tar.gettarinfo(host, arcname=name)
+        if info.isreg():
+            with open(host, "rb") as f:
+                tar.addfile(info, f)
+        else:
+            tar.addfile(info)
+        if info.isdir():
+            for rel, full in export.merged(subtree_layers(layers, resolved)):
+                sub = tar.gettarinfo(full, arcname=f"{name}/{rel}")
+                if sub.isreg():
+                    with open(full, "rb") as f:
+                        tar.addfile(sub, f)
+                else:
+                    tar.addfile(sub)
+    out.flush()
+
+
+def extract(data: BinaryIO, destination: str) -> None:
+    """Unpack a tar under ``destination`` (names may not climb out of it; host symlinks are not followed
+    out of it either: tarfile's ``tar`` filter checks every real path)."""
+    with tarfile.open(fileobj=data, mode="r|*") as tar:
+        tar.extractall(destination, filter="tar")
+
+
+def entries(layers: list[str]) -> Iterator[tuple[str, str]]:
+    return export.merged(layers)
