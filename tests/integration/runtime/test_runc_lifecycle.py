@@ -8,8 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Runtime, cgroup_dirs, message, reap, wait_for
 from runc_bundle import write_config
+from runc_support import Runtime, cgroup_dirs, message, reap, wait_for
 
 pytestmark = pytest.mark.root
 
