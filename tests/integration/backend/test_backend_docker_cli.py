@@ -331,3 +331,13 @@ def test_cp_both_ways_running_and_stopped(skiffd: Skiffd, tmp_path: Any) -> None
     err = skiffd.docker("cp", "cprun:/nope", str(tmp_path), check=False).stderr.decode()
     assert "Could not find the file /nope in container cprun" in err
     skiffd.docker("rm", "-f", "cpstop", "cprun")
+
+
+def test_stats_no_stream(skiffd: Skiffd, client: Any) -> None:
+    c = client.containers.run("busybox", ["sleep", "30"], detach=True)
+    reading = c.stats(stream=False)
+    assert reading["id"] == c.id and reading["pids_stats"] == {"current": 1}
+    assert reading["memory_stats"]["usage"] > 0 and reading["cpu_stats"]["online_cpus"] >= 1
+    line = skiffd.docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", c.id).stdout.decode()
+    assert line == f"{c.name} 1\n"
+    c.remove(force=True)

@@ -33,6 +33,9 @@ class ContainersBackend(Protocol):
     async def rename(self, ref: str, new_name: str | None) -> None: ...
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]: ...
     def export(self, ref: str) -> AsyncIterator[bytes]: ...
+    def stats(
+        self, ref: str, stream: bool = True, interval: float = 1.0
+    ) -> AsyncIterator[dict[str, Any]]: ...
     async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]: ...
     async def archive_get(
         self, ref: str, path: str | None
@@ -147,6 +150,16 @@ async def put_archive(
         data = await request.body()
     await _backend().archive_put(id_, path, bytes(data))
     return Response(status_code=200)
+
+
+async def stats(id_: str, stream: bool = True, **_: Any) -> Response:
+    readings = _backend().stats(id_, stream)
+
+    async def body() -> AsyncIterator[bytes]:
+        async for reading in readings:
+            yield go_json(reading)
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 async def export(id_: str, **_: Any) -> Response:

@@ -30,6 +30,7 @@ from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
@@ -1133,6 +1134,32 @@ class ContainerService:
                 if st is not None:
                     os.chown(current, st.st_uid, st.st_gid)
         return current
+
+    def stats(self, ref: str, stream: bool = True, interval: float = 1.0) -> AsyncIterator[dict[str, Any]]:
+        """dockerd's stats: a reading per ``interval``; one reading (with a previous one) without stream."""
+        record = self.store.get(ref)
+        rt = self._runtime(record.id)
+        cgroup = f"/skiff/{record.id}"
+
+        async def readings() -> AsyncIterator[dict[str, Any]]:
+            if not record.state.running:
+                yield stats_mod.stopped(record.name, record.id)
+                return
+            previous = await asyncio.to_thread(stats_mod.sample, cgroup)
+            gen = rt.generation
+            if stream:
+                yield stats_mod.render(previous, None, record.name, record.id)
+            while True:
+                await asyncio.sleep(interval)
+                if rt.generation != gen or rt.removed:
+                    return
+                current = await asyncio.to_thread(stats_mod.sample, cgroup)
+                yield stats_mod.render(current, previous, record.name, record.id)
+                if not stream:
+                    return
+                previous = current
+
+        return readings()
 
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
         record = self.store.get(ref)
