@@ -326,3 +326,24 @@ def test_exec_errors_match_runc(runtime: Runtime, argv0: str, error: str) -> Non
     res = runtime("create", "--bundle", str(bundle), "ee")
     assert res.returncode == 1
     assert message(res) == f"{runtime.name} create failed: unable to start container process: {error}"
+
+
+def test_join_namespaces_by_path(runtime: Runtime) -> None:
+    """Like ``docker run --net=container:A --ipc=container:A``: setns into A's namespaces by path."""
+    a = runtime.bundle("nsa", ["sleep", "1000"])
+    assert runtime("create", "--bundle", str(a), "nsa").returncode == 0
+    pid_a = runtime.state("nsa")["pid"]
+    runtime.pids.append(pid_a)
+    script = "for n in net ipc uts; do readlink /proc/self/ns/$n; done"
+    b = runtime.bundle("nsb", ["sh", "-c", script])
+    config = json.loads((b / "config.json").read_text())
+    for ns in config["linux"]["namespaces"]:
+        if ns["type"] in ("network", "ipc"):
+            ns["path"] = f"/proc/{pid_a}/ns/{'net' if ns['type'] == 'network' else 'ipc'}"
+    write_config(b, config)
+    res = runtime("run", "--bundle", str(b), "nsb")
+    assert res.returncode == 0, res.stderr
+    net, ipc, uts = res.stdout.split()
+    assert net == os.readlink(f"/proc/{pid_a}/ns/net")
+    assert ipc == os.readlink(f"/proc/{pid_a}/ns/ipc")
+    assert uts != os.readlink(f"/proc/{pid_a}/ns/uts")
