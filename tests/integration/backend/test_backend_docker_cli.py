@@ -12,7 +12,7 @@ from typing import Any
 
 import docker
 import pytest
-from conftest import REF_DOCKER, Skiffd, ref_inspect
+from backend_support import REF_DOCKER, Skiffd, ref_inspect
 
 pytestmark = pytest.mark.root
 
