@@ -165,8 +165,7 @@ def merge_image(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
         out["Env"] = list(image.get("Env") or []) or None
     else:
         keys = {e.split("=", 1)[0] for e in user_env}
-        merged = [e for e in (image.get("Env") or []) if e.split("=", 1)[0] not in keys]
-        out["Env"] = merged + user_env
+        out["Env"] = user_env + [e for e in (image.get("Env") or []) if e.split("=", 1)[0] not in keys]
     labels = dict(image.get("Labels") or {})
     labels.update(out.get("Labels") or {})
     out["Labels"] = labels
@@ -224,6 +223,8 @@ def host_config(partial: dict[str, Any] | None) -> dict[str, Any]:
         out["PidsLimit"] = None
     if out.get("MemorySwappiness") is not None and int(out["MemorySwappiness"]) == -1:
         out["MemorySwappiness"] = None
+    if int(out.get("Memory") or 0) > 0 and not out.get("MemorySwap"):
+        out["MemorySwap"] = int(out["Memory"]) * 2
     if out.get("PortBindings") is None:
         out["PortBindings"] = {}
     if out.get("ConsoleSize") is None:

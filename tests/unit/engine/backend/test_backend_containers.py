@@ -36,8 +36,8 @@ async def test_create_merges_image_config_and_persists(containers: ContainerServ
     info = await containers.inspect("web")
     assert info["Name"] == "/web" and info["Path"] == "sh" and info["Args"] == []
     assert info["Config"]["Env"] == [
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "A=1",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ]
     assert info["Config"]["Hostname"] == resp["Id"][:12]
     assert info["Config"]["Labels"] == {"x": "y"}

@@ -98,7 +98,7 @@ IMAGE = {
 
 def test_merge_fills_what_the_user_left_empty() -> None:
     out = merge.merge_image({"Env": ["A=user", "B=1"], "Labels": {"x": "user"}}, IMAGE)
-    assert out["Env"] == ["PATH=/bin", "A=user", "B=1"]
+    assert out["Env"] == ["A=user", "B=1", "PATH=/bin"]
     assert out["Cmd"] == ["sh"] and out["WorkingDir"] == "/w" and out["User"] == "nobody"
     assert out["Labels"] == {"from": "image", "x": "user"}
     assert out["ExposedPorts"] == {"80/tcp": {}} and out["Volumes"] == {"/data": {}}
@@ -203,7 +203,8 @@ def test_run_spec_host_config(tmp_path: Path) -> None:
     caps = spec["process"]["capabilities"]["bounding"]
     assert "CAP_NET_ADMIN" in caps and "CAP_MKNOD" not in caps
     assert {"type": "network"} not in spec["linux"]["namespaces"]
-    assert spec["linux"]["resources"]["memory"] == {"limit": 100 * 1024 * 1024}
+    # dockerd doubles Memory into MemorySwap when none is given
+    assert spec["linux"]["resources"]["memory"] == {"limit": 100 * 1024 * 1024, "swap": 200 * 1024 * 1024}
     assert spec["root"]["readonly"] is True
     binds = {m["destination"]: m for m in spec["mounts"]}
     assert binds["/dst"]["options"] == ["rbind", "rprivate", "ro"] and binds["/run"]["type"] == "tmpfs"
