@@ -134,6 +134,40 @@ class Resources(Model):
         return cls(memory_limit=d.get("memory", {}).get("limit"), pids_limit=d.get("pids", {}).get("limit"))
 
 
+class SyscallArg(Model):
+    index: int
+    value: int
+    op: str
+    value_two: int = 0
+
+
+class SyscallRule(Model):
+    names: tuple[str, ...]
+    action: str
+    errno_ret: int | None = None
+    args: tuple[SyscallArg, ...] = ()
+
+
+class Seccomp(Model):
+    default_action: str
+    default_errno_ret: int | None = None
+    architectures: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    syscalls: tuple[SyscallRule, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Seccomp:
+        return cls(
+            default_action=d["defaultAction"], default_errno_ret=d.get("defaultErrnoRet"),
+            architectures=tuple(d.get("architectures", ())), flags=tuple(d.get("flags", ())),
+            syscalls=tuple(
+                SyscallRule(names=tuple(r["names"]), action=r["action"], errno_ret=r.get("errnoRet"),
+                            args=tuple(SyscallArg(index=a["index"], value=a["value"], op=a["op"],
+                                                  value_two=a.get("valueTwo", 0)) for a in r.get("args", ())))
+                for r in d.get("syscalls", ())),
+        )
+
+
 class Linux(Model):
     namespaces: tuple[Namespace, ...] = ()
     cgroups_path: str = ""
@@ -143,6 +177,7 @@ class Linux(Model):
     sysctl: tuple[tuple[str, str], ...] = ()
     rootfs_propagation: str = ""
     has_user_mappings: bool = False
+    seccomp: Seccomp | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Linux:
@@ -154,6 +189,7 @@ class Linux(Model):
             sysctl=tuple(sorted(d.get("sysctl", {}).items())),
             rootfs_propagation=d.get("rootfsPropagation", ""),
             has_user_mappings=bool(d.get("uidMappings") or d.get("gidMappings")),
+            seccomp=Seccomp.from_dict(d["seccomp"]) if d.get("seccomp") else None,
         )
 
     def namespace(self, kind: str) -> Namespace | None:

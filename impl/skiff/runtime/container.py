@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from skiff.oci.runtime import Spec
     from skiff.runtime.cgroups.protocol import Cgroups
+    from skiff.runtime.seccomp import SeccompFilter
     from skiff.runtime.syscalls.protocol import Syscalls
 
 OCI_VERSION = "1.0.2-dev"
@@ -112,7 +113,13 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
             from skiff.runtime.syscalls.linux import LinuxSyscalls
 
             sys = LinuxSyscalls()
-        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds, container_id, bundle)
+        seccomp = None
+        if spec.linux.seccomp is not None:
+            from skiff.runtime.seccomp import SeccompFilter
+
+            seccomp = SeccompFilter(spec.linux.seccomp)
+        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds, container_id, bundle,
+                         seccomp)
         start_time = state.pid_start_time(init_pid)
         if start_time is None:
             raise ContainerError("container init exited unexpectedly")
@@ -141,7 +148,7 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
 
 def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | None,
           cgroup_mounts: dict[str, str], preserve_fds: int = 0, container_id: str = "",
-          bundle: str = "") -> int:
+          bundle: str = "", seccomp: SeccompFilter | None = None) -> int:
     """Fork the bootstrap, place it in the cgroups, and wait until the init reports ``ready``."""
     from skiff.runtime import init, sync
 
@@ -152,7 +159,7 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         os.close(to_child_w)
         os.close(from_child_r)
         init.bootstrap(init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
-                                     cgroup_mounts, preserve_fds))
+                                     cgroup_mounts, preserve_fds, seccomp))
     os.close(to_child_r)
     os.close(from_child_w)
     channel = sync.Channel(from_child_r, to_child_w)

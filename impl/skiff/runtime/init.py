@@ -28,6 +28,7 @@ from skiff.runtime.errors import ContainerError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from skiff.oci.runtime import Capabilities, Process, Spec
+    from skiff.runtime.seccomp import SeccompFilter
     from skiff.runtime.syscalls.protocol import Syscalls
 
 PR_SET_KEEPCAPS = 8
@@ -53,10 +54,12 @@ RESET_SIGNALS = (2, 13, 25)  # SIGINT, SIGPIPE, SIGXFSZ
 class InitArgs:
     """What the forked children need; all of it was prepared by ``create`` before forking."""
 
-    __slots__ = ("cgroup_mounts", "channel", "fifo_fd", "fifo_path", "preserve_fds", "rootfs", "spec", "sys")
+    __slots__ = ("cgroup_mounts", "channel", "fifo_fd", "fifo_path", "preserve_fds", "rootfs", "seccomp",
+                 "spec", "sys")
 
     def __init__(self, spec: Spec, rootfs: str, fifo_path: str, channel: sync.Channel, sys: Syscalls,
-                 cgroup_mounts: dict[str, str], preserve_fds: int = 0) -> None:
+                 cgroup_mounts: dict[str, str], preserve_fds: int = 0,
+                 seccomp: SeccompFilter | None = None) -> None:
         self.spec = spec
         self.rootfs = rootfs
         self.fifo_path = fifo_path
@@ -65,6 +68,7 @@ class InitArgs:
         self.cgroup_mounts = cgroup_mounts
         self.fifo_fd = -1
         self.preserve_fds = preserve_fds
+        self.seccomp = seccomp
 
 
 def bootstrap(args: InitArgs) -> None:
@@ -97,6 +101,8 @@ def container_init(args: InitArgs) -> None:
         os.write(fd, b"0")
         os.close(fd)
         close_fds(3 + args.preserve_fds)
+        if args.seccomp is not None and args.spec.process and args.spec.process.no_new_privileges:
+            args.seccomp.load()  # as late as possible, so the filter sees only the execve
     except BaseException as exc:
         if args.channel.wfd >= 0:
             _report(args.channel, exc)
@@ -148,6 +154,8 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     set_rlimits(process)
     if process.no_new_privileges:
         sys.prctl(PR_SET_NO_NEW_PRIVS, 1)
+    elif args.seccomp is not None:
+        args.seccomp.load()  # needs CAP_SYS_ADMIN without no_new_privs: before the capabilities go
     caps = process.capabilities
     if caps is not None:
         drop_bounding(caps, sys)

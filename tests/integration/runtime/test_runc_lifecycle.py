@@ -347,3 +347,44 @@ def test_join_namespaces_by_path(runtime: Runtime) -> None:
     assert net == os.readlink(f"/proc/{pid_a}/ns/net")
     assert ipc == os.readlink(f"/proc/{pid_a}/ns/ipc")
     assert uts != os.readlink(f"/proc/{pid_a}/ns/uts")
+
+
+DOCKER_SECCOMP = Path(__file__).with_name("data") / "docker-20.10-seccomp.json"
+
+
+@pytest.mark.parametrize("no_new_privileges", [False, True])
+def test_docker_default_seccomp(runtime: Runtime, no_new_privileges: bool) -> None:
+    """Docker's default profile (the OCI form dockerd 20.10 wrote): containers work, blocked calls fail."""
+    script = "echo ok; id -u; unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-blocked"
+    bundle = runtime.bundle("sc", ["sh", "-c", script], uid=1000, gid=1000)
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"]["seccomp"] = json.loads(DOCKER_SECCOMP.read_text())
+    config["process"]["noNewPrivileges"] = no_new_privileges
+    write_config(bundle, config)
+    res = runtime("run", "--bundle", str(bundle), "sc")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["ok", "1000", "unshare-blocked"]
+
+
+def test_custom_seccomp_rules(runtime: Runtime) -> None:
+    """Default allow, mkdir denied with EACCES, chmod denied only for mode 0777 (an argument condition)."""
+    script = ("mkdir /tmp/d 2>&1; touch /tmp/f; chmod 0644 /tmp/f && echo chmod-644-ok; "
+              "chmod 0777 /tmp/f 2>&1 || echo chmod-777-blocked")
+    bundle = runtime.bundle("sr", ["sh", "-c", script])
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["chmod", "fchmodat", "fchmod"], "action": "SCMP_ACT_ERRNO",
+             "args": [{"index": 1, "value": 0o777, "op": "SCMP_CMP_EQ"}]},
+        ],
+    }
+    write_config(bundle, config)
+    res = runtime("run", "--bundle", str(bundle), "sr")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "Permission denied" in lines[0]
+    assert "chmod-644-ok" in lines
+    assert lines[-1] == "chmod-777-blocked"
