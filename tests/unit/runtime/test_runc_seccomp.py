@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from skiff.oci.runtime import Seccomp, SyscallArg
 from skiff.runtime import seccomp
 from skiff.runtime.errors import ContainerError
