@@ -1,6 +1,6 @@
 """Wall time of create + start + (init exits) + delete for a ``true`` container: skiff-runc vs runc.
 
-Usage (root): .venv/bin/python tests/integration/runtime/bench_runc.py [N]
+Usage (root): .venv/bin/python tests/integration/runtime/bench_runc.py [N] [--seccomp]
 Prints the median and min of N runs (default 10) per runtime, plus ``state`` alone.
 Run ``python -m compileall impl/skiff`` first when PYTHONDONTWRITEBYTECODE is set.
 """
@@ -8,6 +8,7 @@ Run ``python -m compileall impl/skiff`` first when PYTHONDONTWRITEBYTECODE is se
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import statistics
 import subprocess
@@ -33,7 +34,9 @@ def run(cmd: list[str]) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    args = [a for a in sys.argv[1:] if a != "--seccomp"]
+    n = int(args[0]) if args else 10
+    with_seccomp = "--seccomp" in sys.argv
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(36, 1, 0, 0, 0)  # subreaper: reap the inits ourselves, as the shim would
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,6 +47,9 @@ def main() -> None:
             bundle.mkdir()
             config = docker_config(["true"], cgroups_path=f"/skiff-runc-bench-{name}")
             config["root"]["path"] = str(rootfs)
+            if with_seccomp:  # the profile dockerd 20.10 puts in every config
+                config["linux"]["seccomp"] = json.loads((Path(__file__).parent / "data" /
+                                                         "docker-20.10-seccomp.json").read_text())
             write_config(bundle, config)
             base = [binary, "--root", str(Path(tmp) / f"state-{name}")]
             times, state_times = [], []
