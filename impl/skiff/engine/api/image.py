@@ -52,6 +52,33 @@ async def prune(filters: str | None = None, **_: Any) -> Response:
     return json_response(await _backend().prune(filters))
 
 
+async def commit(
+    container: str | None = None,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str | None = None,
+    author: str | None = None,
+    pause: bool = True,
+    changes: str | None = None,
+    container_config: Any = None,
+    body: Any = None,
+) -> Response:
+    """``POST /commit`` (tag Image): the containers backend snapshots, the core imports."""
+    containers = services().containers
+    if containers is None:
+        raise errdefs.Unavailable("the containers backend is not available")
+    if not container:
+        raise errdefs.NotFound("No such container: ")
+    lines = parse_qs(request.scope.get("query_string", b"").decode(), keep_blank_values=True).get(
+        "changes", []
+    )
+    config = (
+        container_config if isinstance(container_config, dict) else body if isinstance(body, dict) else None
+    )
+    image_id = await containers.commit(container, repo, tag, comment, author, lines, config)
+    return json_response({"Id": image_id}, status=201)
+
+
 async def tag(name: str, repo: str | None = None, tag: str | None = None, **_: Any) -> Response:
     if not repo:
         raise errdefs.InvalidArgument("repository name must have at least one component")

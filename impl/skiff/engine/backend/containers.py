@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import io
 import logging
 import os
@@ -27,6 +28,7 @@ from typing import Any
 from skiff import errdefs
 from skiff.core import specgen
 from skiff.engine.backend import archive as archive_mod
+from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
@@ -1075,6 +1077,38 @@ class ContainerService:
         if not layers:
             raise errdefs.Unknown(f"container {record.id} has no root filesystem to export")
         return export_mod.stream(layers)
+
+    async def commit(
+        self,
+        ref: str,
+        repo: str | None = None,
+        tag: str | None = None,
+        comment: str | None = None,
+        author: str | None = None,
+        changes: list[str] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> str:
+        """A new image of the container's filesystem. The core imports it as one (squashed) layer:
+        the image runs like dockerd's commit, but its RootFS has one layer instead of base + diff."""
+        record = self.store.get(ref)
+        layers = self._layers(record)
+        name, _partial, _comment = self.images.import_options(repo, tag, [], comment)
+        new_config = copy.deepcopy(record.config)
+        for key, value in (config or {}).items():
+            if value not in (None, "", [], {}, False, 0):
+                new_config[key] = copy.deepcopy(value)
+        changes_mod.apply(new_config, changes or [])
+        image_config = {
+            "config": new_config,
+            "container": record.id,
+            "container_config": record.config,
+            "author": author or "",
+            "comment": comment or "",
+        }
+        image = await self.images.core.images_import(
+            export_mod.stream(layers, init_layer=False), name=name, config=image_config, comment=comment or ""
+        )
+        return str(image.id)
 
     def _layers(self, record: Container) -> list[str]:
         layers = runspec.rootfs_layers(record.rootfs_mounts)

@@ -109,7 +109,7 @@ class _QueueWriter:
             asyncio.run_coroutine_threadsafe(self.queue.put(chunk), self.loop).result()
 
 
-def write_tar(layers: list[str], out: Any) -> None:
+def write_tar(layers: list[str], out: Any, init_layer: bool = True) -> None:
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         written: set[str] = set()
         for rel, full in merged(layers):
@@ -120,7 +120,7 @@ def write_tar(layers: list[str], out: Any) -> None:
             else:
                 tar.addfile(info)
             written.add(rel)
-        for rel, kind, target in INIT_LAYER:
+        for rel, kind, target in INIT_LAYER if init_layer else ():
             parent = rel.rpartition("/")[0]
             if rel in written or (parent and parent not in written):
                 continue
@@ -136,8 +136,8 @@ def write_tar(layers: list[str], out: Any) -> None:
     out.flush()
 
 
-def stream(layers: list[str]) -> AsyncIterator[bytes]:
-    return stream_tar(lambda out: write_tar(layers, out))
+def stream(layers: list[str], init_layer: bool = True) -> AsyncIterator[bytes]:
+    return stream_tar(lambda out: write_tar(layers, out, init_layer))
 
 
 async def stream_tar(write: Callable[[Any], None]) -> AsyncIterator[bytes]:

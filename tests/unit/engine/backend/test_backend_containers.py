@@ -416,3 +416,21 @@ async def test_update(containers: ContainerService) -> None:
     auto = (await containers.create(None, {"Image": "busybox", "HostConfig": {"AutoRemove": True}}))["Id"]
     with pytest.raises(errdefs.InvalidArgument, match=r"Restart policy cannot be updated because AutoRemove"):
         await containers.update(auto, {"RestartPolicy": {"Name": "always"}})
+
+
+async def test_commit_imports_the_filesystem_with_the_config(
+    containers: ContainerService, core: FakeCore
+) -> None:
+    cid = (await containers.create("src", {"Image": "busybox", "Cmd": ["true"], "Env": ["A=1"]}))["Id"]
+    image_id = await containers.commit("src", "committed", "v1", "msg", "me", ["ENV Z=9"], {"User": "nobody"})
+    name, config, data = core.calls[-1][1]
+    assert name == "docker.io/library/committed:v1" and image_id == core.images[name].id
+    assert config["config"]["Env"] == [
+        "A=1",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "Z=9",
+    ]
+    assert config["config"]["User"] == "nobody" and config["container"] == cid and config["author"] == "me"
+    assert data.startswith(b"") and len(data) % 512 == 0  # a (possibly empty) tar
+    with pytest.raises(errdefs.NotFound):
+        await containers.commit("nosuch")
