@@ -430,6 +430,9 @@ class ContainerService:
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("Config cannot be empty in order to create a container")
         user_config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        for key in ("Cmd", "Entrypoint"):  # Go's StrSlice also takes a single string
+            if isinstance(user_config.get(key), str):
+                user_config[key] = [user_config[key]]
         host_config = merge.host_config(body.get("HostConfig"))
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
