@@ -83,7 +83,7 @@ def load_spec(bundle: str) -> Spec:
 def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: Syscalls | None = None,
            preserve_fds: int = 0) -> ContainerRecord:
     """Set up the container init, blocked on exec.fifo; returns once the init waits there."""
-    from skiff.runtime.cgroups.v1 import V1Cgroups, hierarchies
+    from skiff.runtime.cgroups.v1 import V1Cgroups, hierarchies, own_cgroups
 
     validate_id(container_id)
     bundle = os.path.abspath(bundle)
@@ -118,8 +118,14 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
             from skiff.runtime.seccomp import SeccompFilter
 
             seccomp = SeccompFilter(spec.linux.seccomp)
-        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, hierarchies(), preserve_fds, container_id, bundle,
-                         seccomp)
+        mounts = hierarchies()
+        if cgroups is not None:
+            container_cgroups = {name: "/" + os.path.relpath(path, mounts[name])
+                                 for name, path in cgroups.paths.items() if name in mounts}
+        else:
+            container_cgroups = own_cgroups()
+        init_pid = spawn(spec, rootfs, fifo, sys, cgroups, mounts, preserve_fds, container_id, bundle,
+                         seccomp, container_cgroups)
         start_time = state.pid_start_time(init_pid)
         if start_time is None:
             raise ContainerError("container init exited unexpectedly")
@@ -148,7 +154,8 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
 
 def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | None,
           cgroup_mounts: dict[str, str], preserve_fds: int = 0, container_id: str = "",
-          bundle: str = "", seccomp: SeccompFilter | None = None) -> int:
+          bundle: str = "", seccomp: SeccompFilter | None = None,
+          container_cgroups: dict[str, str] | None = None) -> int:
     """Fork the bootstrap, place it in the cgroups, and wait until the init reports ``ready``."""
     from skiff.runtime import init, sync
 
@@ -159,7 +166,7 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         os.close(to_child_w)
         os.close(from_child_r)
         init.bootstrap(init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
-                                     cgroup_mounts, preserve_fds, seccomp))
+                                     cgroup_mounts, preserve_fds, seccomp, container_cgroups))
     os.close(to_child_r)
     os.close(from_child_w)
     channel = sync.Channel(from_child_r, to_child_w)

@@ -22,7 +22,6 @@ import os
 import resource  # every module the init needs is imported up front: after pivot_root the stdlib is gone
 
 from skiff.runtime import namespaces, rootfs, sync
-from skiff.runtime.cgroups.v1 import own_cgroups
 from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
@@ -54,18 +53,21 @@ RESET_SIGNALS = (2, 13, 25)  # SIGINT, SIGPIPE, SIGXFSZ
 class InitArgs:
     """What the forked children need; all of it was prepared by ``create`` before forking."""
 
-    __slots__ = ("cgroup_mounts", "channel", "fifo_fd", "fifo_path", "preserve_fds", "rootfs", "seccomp",
-                 "spec", "sys")
+    __slots__ = ("cgroup_mounts", "channel", "container_cgroups", "fifo_fd", "fifo_path", "preserve_fds",
+                 "rootfs", "seccomp", "spec", "sys")
 
     def __init__(self, spec: Spec, rootfs: str, fifo_path: str, channel: sync.Channel, sys: Syscalls,
                  cgroup_mounts: dict[str, str], preserve_fds: int = 0,
-                 seccomp: SeccompFilter | None = None) -> None:
+                 seccomp: SeccompFilter | None = None, container_cgroups: dict[str, str] | None = None) -> None:
         self.spec = spec
         self.rootfs = rootfs
         self.fifo_path = fifo_path
         self.channel = channel
         self.sys = sys
-        self.cgroup_mounts = cgroup_mounts
+        self.cgroup_mounts = cgroup_mounts  # hierarchy -> mountpoint
+        # hierarchy -> the container's cgroup path in it, computed by create on the host: inside a new
+        # cgroup namespace /proc/self/cgroup would only say "/"
+        self.container_cgroups = container_cgroups or {}
         self.fifo_fd = -1
         self.preserve_fds = preserve_fds
         self.seccomp = seccomp
@@ -126,9 +128,8 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     net = linux.namespace("network") if linux is not None else None
     if net is not None and not net.path:
         sys.set_link_up("lo")
-    own = own_cgroups()
     if linux is not None and linux.namespace("mount") is not None:
-        rootfs.prepare(spec, args.rootfs, sys, own, args.cgroup_mounts)
+        rootfs.prepare(spec, args.rootfs, sys, args.container_cgroups, args.cgroup_mounts)
         wait_for_hooks(args)
         rootfs.pivot_root(args.rootfs, sys)
     else:

@@ -388,3 +388,17 @@ def test_custom_seccomp_rules(runtime: Runtime) -> None:
     assert "Permission denied" in lines[0]
     assert "chmod-644-ok" in lines
     assert lines[-1] == "chmod-777-blocked"
+
+
+def test_cgroup_namespace_sees_own_cgroup(runtime: Runtime) -> None:
+    """With a cgroup namespace the container's /sys/fs/cgroup/pids is its own cgroup (1 process: sh)."""
+    script = "grep pids /proc/self/cgroup; wc -l < /sys/fs/cgroup/pids/cgroup.procs"
+    bundle = runtime.bundle("cgns", ["sh", "-c", script])
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"]["namespaces"].append({"type": "cgroup"})
+    write_config(bundle, config)
+    res = runtime("run", "--bundle", str(bundle), "cgns")
+    assert res.returncode == 0, res.stderr
+    line, count = res.stdout.split()
+    assert line.endswith(":pids:/")
+    assert int(count) <= 2  # sh and wc
