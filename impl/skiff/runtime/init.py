@@ -58,7 +58,8 @@ class InitArgs:
 
     def __init__(self, spec: Spec, rootfs: str, fifo_path: str, channel: sync.Channel, sys: Syscalls,
                  cgroup_mounts: dict[str, str], preserve_fds: int = 0,
-                 seccomp: SeccompFilter | None = None, container_cgroups: dict[str, str] | None = None) -> None:
+                 seccomp: SeccompFilter | None = None,
+                 container_cgroups: dict[str, str] | None = None) -> None:
         self.spec = spec
         self.rootfs = rootfs
         self.fifo_path = fifo_path
