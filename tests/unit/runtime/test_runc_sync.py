@@ -170,3 +170,22 @@ def test_lookpath(tmp_path: Path) -> None:
         init.lookpath("/nope/x", "")
 
 
+
+
+def test_finalize_masks_and_readonly_paths(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("")
+    spec = Spec.from_dict({**docker_config(["true"]), "root": {"path": "rootfs", "readonly": True}})
+    linux = spec.linux
+    assert linux is not None
+    masked = (f"{tmp_path}/dir", f"{tmp_path}/file", f"{tmp_path}/gone")
+    spec = spec.replace(linux=linux.replace(masked_paths=masked, readonly_paths=(f"{tmp_path}/dir",)))
+    rec = RecordingSyscalls()
+    rootfs.finalize(spec, rec)
+    ro_bind, ro_remount, mask_dir, mask_file, root_ro = rec.calls
+    assert ro_bind == ("mount", f"{tmp_path}/dir", f"{tmp_path}/dir", "", rootfs.MS_BIND | rootfs.MS_REC, "")
+    assert ro_remount[4] & (rootfs.MS_BIND | rootfs.MS_REMOUNT | rootfs.MS_RDONLY) == (
+        rootfs.MS_BIND | rootfs.MS_REMOUNT | rootfs.MS_RDONLY)
+    assert mask_dir == ("mount", "tmpfs", f"{tmp_path}/dir", "tmpfs", rootfs.MS_RDONLY, "")
+    assert mask_file == ("mount", "/dev/null", f"{tmp_path}/file", "", rootfs.MS_BIND, "")
+    assert root_ro == ("mount", "/", "/", "", rootfs.MS_BIND | rootfs.MS_REMOUNT | rootfs.MS_RDONLY, "")
