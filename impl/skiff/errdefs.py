@@ -29,7 +29,7 @@ class FailedPrecondition(SkiffError):
     kind = "FailedPrecondition"
 
 
-class NotImplemented_(SkiffError):  # noqa: N801 - the builtin name is taken
+class NotImplemented_(SkiffError):  # the builtin name is taken
     kind = "NotImplemented"
 
 
