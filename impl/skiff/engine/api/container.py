@@ -166,6 +166,14 @@ async def export(id_: str, **_: Any) -> Response:
     return StreamingResponse(_backend().export(id_), media_type="application/octet-stream")
 
 
+async def resize(id_: str, h: int | None = None, w: int | None = None, **_: Any) -> Response:
+    """Accepted like dockerd for a running container; there is no terminal to resize yet."""
+    record = _backend().get(id_)
+    if not record.state.running:
+        raise errdefs.Conflict(f"Container {record.id} is not running")
+    return Response(status_code=200)
+
+
 async def top(id_: str, ps_args: str | None = None, **_: Any) -> Response:
     return json_response(await _backend().top(id_, ps_args))
 
