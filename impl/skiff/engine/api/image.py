@@ -79,6 +79,17 @@ async def commit(
     return json_response({"Id": image_id}, status=201)
 
 
+async def push(name: str, tag: str | None = None, x_registry_auth: str | None = None, **_: Any) -> Response:
+    if not x_registry_auth and not request.headers.get("x-registry-auth"):
+        raise errdefs.InvalidArgument("Bad parameters and missing X-Registry-Auth: EOF")
+    lines = [line async for line in _backend().push(name, tag)]
+    return Response(b"".join(lines), media_type="application/json")
+
+
+async def search(term: str, limit: int | None = None, filters: str | None = None, **_: Any) -> Response:
+    return json_response(await _backend().search(term))
+
+
 async def tag(name: str, repo: str | None = None, tag: str | None = None, **_: Any) -> Response:
     if not repo:
         raise errdefs.InvalidArgument("repository name must have at least one component")

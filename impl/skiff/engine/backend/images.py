@@ -328,17 +328,54 @@ class ImageService:
         image = await self.core.images_import(chunks, name=name, config=config, comment=comment)
         return stream_line({"status": image.id})
 
-    async def pull(self, from_image: str, tag: str | None) -> None:
-        """Pulling is a later issue: answer as Docker does when the registry cannot be reached."""
-        ref = reference.parse(from_image)
-        host = ref.domain
-        url_host = "registry-1.docker.io" if host == reference.DEFAULT_DOMAIN else host
+    async def _registry_error(self, domain: str) -> str:
+        """Go's error for ``GET <registry>/v2/`` when the registry cannot be reached ("" if it can)."""
+        url_host = "registry-1.docker.io" if domain == reference.DEFAULT_DOMAIN else domain
         name, _, port = url_host.partition(":")
-        insecure = name in ("localhost",) or name.startswith("127.")
+        insecure = name == "localhost" or name.startswith("127.")
         scheme = "http" if insecure else "https"
         message = await _dial_error(name, int(port or (80 if insecure else 443)))
+        return f'Get "{scheme}://{url_host}/v2/": {message}' if message else ""
+
+    async def push(self, name: str, tag: str | None) -> AsyncIterator[bytes]:
+        """Pushing is a later issue: the JSON stream dockerd writes when the registry cannot be reached."""
+        ref = reference.parse(name)
+        yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
+        wanted = f"{ref.familiar_repository()}:{tag}" if tag else name
+        try:
+            await self.resolve(wanted)
+            message = (
+                await self._registry_error(ref.domain)
+                or f"pushing to {ref.domain} is not supported by skiff yet"
+            )
+        except errdefs.NotFound:
+            message = f"An image does not exist locally with the tag: {ref.familiar_repository()}"
+        yield stream_line({"errorDetail": {"message": message}, "error": message})
+
+    async def search(self, term: str) -> list[dict[str, Any]]:
+        """Searching is a later issue: answer as dockerd does when the index cannot be reached."""
+        domain = reference.split_domain(term)[0]
+        if domain == reference.DEFAULT_DOMAIN:
+            message = await _dial_error("index.docker.io", 443)
+            if message:
+                raise errdefs.Unknown(f'Get "https://index.docker.io/v1/search?q={term}&n=25": {message}')
+        else:
+            host, _, port = domain.partition(":")
+            https = await _dial_error(host, int(port or 443))
+            http = await _dial_error(host, int(port or 80))
+            if https and http:
+                raise errdefs.Unknown(
+                    f'invalid registry endpoint "http://{domain}/v1/". HTTPS attempt: Get '
+                    f'"https://{domain}/v1/_ping": {https}. '
+                    f'HTTP attempt: Get "http://{domain}/v1/_ping": {http}'
+                )
+        raise errdefs.NotImplemented_("searching a registry is not supported by skiff yet")
+
+    async def pull(self, from_image: str, tag: str | None) -> None:
+        """Pulling is a later issue: answer as Docker does when the registry cannot be reached."""
+        message = await self._registry_error(reference.parse(from_image).domain)
         if message:
-            raise errdefs.Unknown(f'Get "{scheme}://{url_host}/v2/": {message}')
+            raise errdefs.Unknown(message)
         raise errdefs.NotImplemented_(f"pulling {from_image} is not supported by skiff yet")
 
 

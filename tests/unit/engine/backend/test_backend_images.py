@@ -142,3 +142,19 @@ async def test_prune(images: ImageService, containers: ContainerService, core: F
     out = await images.prune('{"dangling":["false"]}')
     assert out["ImagesDeleted"] == [{"Untagged": "busybox:latest"}, {"Deleted": BUSYBOX_ID}]
     assert "docker.io/library/used:1" in core.images
+
+
+async def test_push_and_search_answer_like_an_unreachable_registry(
+    images: ImageService, core: FakeCore
+) -> None:
+    await images.tag("busybox", "localhost:1/bb", "x")
+    lines = [json.loads(line) async for line in images.push("localhost:1/bb", "x")]
+    message = 'Get "http://localhost:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'
+    assert lines == [
+        {"status": "The push refers to repository [localhost:1/bb]"},
+        {"errorDetail": {"message": message}, "error": message},
+    ]
+    lines = [json.loads(line) async for line in images.push("nosuch", None)]
+    assert lines[1]["error"] == "An image does not exist locally with the tag: nosuch"
+    with pytest.raises(errdefs.Unknown, match=r'^invalid registry endpoint "http://localhost:1/v1/"\. HTTPS'):
+        await images.search("localhost:1/busybox")
