@@ -89,6 +89,11 @@ class ImageService:
     ) -> list[dict[str, Any]]:
         wanted = filters_mod.parse(filters)
         filters_mod.validate(wanted, ("dangling", "label", "reference", "before", "since"))
+        bounds: dict[str, int] = {}
+        for key in ("before", "since"):
+            for value in wanted.get(key, []):
+                other = _config_of(await self.resolve(value))
+                bounds[key] = timefmt.parse_ns(str(other.get("created", "")))
         by_id: dict[str, list[Any]] = {}
         for image in await self._all():
             by_id.setdefault(image.id, []).append(image)
@@ -96,6 +101,11 @@ class ImageService:
         for image_id, entries in by_id.items():
             first = entries[0]
             config = _config_of(first)
+            created_ns = timefmt.parse_ns(str(config.get("created", "")))
+            if "before" in bounds and created_ns >= bounds["before"]:
+                continue
+            if "since" in bounds and created_ns <= bounds["since"]:
+                continue
             tags = sorted({reference.familiar_name(e.name) for e in entries if e.name})
             labels = (config.get("config") or {}).get("Labels") or None
             if "dangling" in wanted:

@@ -158,3 +158,11 @@ async def test_push_and_search_answer_like_an_unreachable_registry(
     assert lines[1]["error"] == "An image does not exist locally with the tag: nosuch"
     with pytest.raises(errdefs.Unknown, match=r'^invalid registry endpoint "http://localhost:1/v1/"\. HTTPS'):
         await images.search("localhost:1/busybox")
+
+
+async def test_list_before_and_since(images: ImageService, core: FakeCore) -> None:
+    core.add_image("docker.io/library/older:1", "sha256:" + "44" * 32, {"created": "2020-01-01T00:00:00Z"})
+    assert [i["RepoTags"] for i in await images.list_(filters='{"before":["busybox"]}')] == [["older:1"]]
+    assert [i["RepoTags"] for i in await images.list_(filters='{"since":["older:1"]}')] == [
+        ["busybox:latest"]
+    ]
