@@ -110,6 +110,27 @@ def _cancel(stream: Any) -> None:
             cancel()
 
 
+HEALTH_VALUES = ("starting", "healthy", "unhealthy", "none")
+
+
+def _match_extra(wanted: dict[str, list[str]], record: Container, mounts: list[dict[str, Any]]) -> bool:
+    """volume, health, is-task and expose filters (skiff has no health checks and no swarm tasks)."""
+    if wanted.get("volume") and not any(
+        v in (m["Source"], m["Destination"]) for v in wanted["volume"] for m in mounts
+    ):
+        return False
+    if wanted.get("health") and "none" not in wanted["health"]:
+        return False
+    if wanted.get("is-task") and "true" in [v.lower() for v in wanted["is-task"]]:
+        return False
+    if wanted.get("expose"):
+        ports = set(record.config.get("ExposedPorts") or {})
+        wanted_ports = {p if "/" in p else f"{p}/tcp" for p in wanted["expose"]}
+        if not ports & wanted_ports:
+            return False
+    return True
+
+
 async def _payloads(frames: AsyncIterator[bytes], tty: bool) -> AsyncIterator[bytes]:
     """The core sends stdcopy frames; a tty container's stream is raw, so strip them for it."""
     if not tty:
@@ -991,6 +1012,9 @@ class ContainerService:
     ) -> list[dict[str, Any]]:
         wanted = filters_mod.parse(filters)
         filters_mod.validate(wanted, LIST_FILTERS)
+        for value in wanted.get("health", []):
+            if value not in HEALTH_VALUES:
+                raise errdefs.InvalidArgument(f"Unrecognised filter value for health: {value}")
         for value in wanted.get("status", []):
             if value not in STATUSES:
                 raise errdefs.InvalidArgument(f"Invalid filter 'status={value}'")
@@ -1040,6 +1064,8 @@ class ContainerService:
             if exited and not (
                 not st.running and not timefmt.is_zero(st.started_at) and st.exit_code in exited
             ):
+                continue
+            if not _match_extra(wanted, record, self._mounts(record)):
                 continue
             command = record.path + (" " + " ".join(record.args) if record.args else "")
             summary: dict[str, Any] = {

@@ -434,3 +434,18 @@ async def test_commit_imports_the_filesystem_with_the_config(
     assert data.startswith(b"") and len(data) % 512 == 0  # a (possibly empty) tar
     with pytest.raises(errdefs.NotFound):
         await containers.commit("nosuch")
+
+
+async def test_list_volume_health_task_expose_filters(containers: ContainerService) -> None:
+    body = {"Image": "busybox", "ExposedPorts": {"80/tcp": {}}, "HostConfig": {"Binds": ["/tmp:/data"]}}
+    a = (await containers.create("vol", body))["Id"]
+    b = (await containers.create("plain", {"Image": "busybox"}))["Id"]
+    listed = await containers.list_(all_=True, filters='{"volume":["/data"]}')
+    assert [c["Id"] for c in listed] == [a]
+    assert [c["Id"] for c in await containers.list_(all_=True, filters='{"expose":["80"]}')] == [a]
+    assert len(await containers.list_(all_=True, filters='{"health":["none"]}')) == 2
+    assert await containers.list_(all_=True, filters='{"health":["healthy"]}') == []
+    assert await containers.list_(all_=True, filters='{"is-task":["true"]}') == []
+    assert {c["Id"] for c in await containers.list_(all_=True, filters='{"is-task":["false"]}')} == {a, b}
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Unrecognised filter value for health: bad$"):
+        await containers.list_(filters='{"health":["bad"]}')
