@@ -6,19 +6,24 @@ import asyncio
 from typing import Any
 
 from skiff.engine.backend.containers import ContainerService
+from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
 from skiff.engine.config import DaemonConfig
 from skiff.engine.context import Services
 
-__all__ = ["ContainerService", "ImageService", "build_services"]
+__all__ = ["ContainerService", "EventBus", "ImageService", "build_services"]
 
 
 def build_services(core: Any, config: DaemonConfig) -> Services:
     """Wire the backends over one CoreClient. Loads the container records now; the core event follower
-    starts here when called inside a running loop, or on the first container operation otherwise."""
+    starts here when called inside a running loop, or on the first container operation otherwise.
+    Both backends publish Docker's engine events on one ``EventBus`` (``services.containers.events``)."""
     containers: ContainerService | None = None
-    images = ImageService(core, users=lambda: containers)
-    containers = ContainerService(core, images, config.data_root, containerd_state=config.containerd_state)
+    events = EventBus()
+    images = ImageService(core, users=lambda: containers, events=events)
+    containers = ContainerService(
+        core, images, config.data_root, containerd_state=config.containerd_state, events=events
+    )
     try:
         asyncio.get_running_loop()
         containers.start_background()

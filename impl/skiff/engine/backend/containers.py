@@ -34,6 +34,7 @@ from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
+from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
 from skiff.engine.backend.store import Store
@@ -205,6 +206,7 @@ class ContainerService:
         data_root: Path,
         containerd_state: Path | None = None,
         stop_kill_grace: float = 10.0,
+        events: EventBus | None = None,
     ) -> None:
         self.core = core
         self.images = images
@@ -216,6 +218,7 @@ class ContainerService:
         self._monitor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._reconciled = False
+        self.events = events if events is not None else EventBus()
         self.store.load()
 
     # ---------- plumbing ----------
@@ -366,6 +369,7 @@ class ContainerService:
                 rt.restart = asyncio.ensure_future(self._restart_later(record, delay))
             self.store.save(record)
             rt.generation += 1
+        self._publish(record, "die", exitCode=str(exit_status))
         await self._notify()
         if record.host_config.get("AutoRemove"):
             with contextlib.suppress(errdefs.SkiffError):
@@ -426,6 +430,15 @@ class ContainerService:
         if not record.has_been_manually_stopped:
             record.has_been_manually_stopped = True
             self.store.save(record)
+
+    def _publish(self, record: Container, action: str, **extra: str) -> None:
+        """A container event with dockerd's attributes (labels, image, name, then extras)."""
+        attrs = {str(k): str(v) for k, v in (record.config.get("Labels") or {}).items()}
+        attrs.update(
+            {"image": str(record.config.get("Image") or record.image), "name": record.name.lstrip("/")}
+        )
+        attrs.update(extra)
+        self.events.publish("container", action, record.id, attrs)
 
     # ---------- lookup ----------
     def get(self, ref: str) -> Container:
@@ -494,6 +507,7 @@ class ContainerService:
             directory.mkdir(parents=True, exist_ok=True)
             runspec.write_etc_files(record, directory)
             self.store.add(record)
+            self._publish(record, "create")
         except BaseException:
             self.store.remove(record)
             with contextlib.suppress(errdefs.SkiffError):
@@ -568,6 +582,7 @@ class ContainerService:
             record.has_been_started_before = True
             self.store.save(record)
             self._ensure_watch(record.id, st.pid)
+            self._publish(record, "start")
         await self._notify()
         return True
 
@@ -704,9 +719,9 @@ class ContainerService:
         if not record.state.running:
             return False
         self._mark_manually_stopped(record)
-        if await self._cancel_restart(record):
-            return True
-        await self._stop(record, timeout)
+        if not await self._cancel_restart(record):
+            await self._stop(record, timeout)
+        self._publish(record, "stop")
         return True
 
     async def _stop(self, record: Container, timeout: int | None) -> None:
@@ -741,6 +756,7 @@ class ContainerService:
         self._mark_manually_stopped(record)
         rt = self._runtime(record.id)
         gen0 = rt.generation
+        self._publish(record, "kill", signal=str(number))
         if number == signal_mod.SIGKILL:
             await self._kill_and_wait(record, gen0)
             return
@@ -756,6 +772,7 @@ class ContainerService:
         if record.state.running and not await self._cancel_restart(record):
             await self._stop(record, timeout)
         await self.start(record.id)
+        self._publish(record, "restart")
 
     async def update(self, ref: str, body: Any) -> dict[str, Any]:
         """Resources and restart policy; like dockerd only non-zero values change. Resources of a running
@@ -783,6 +800,7 @@ class ContainerService:
                 "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
             }
         self.store.save(record)
+        self._publish(record, "update")
         return {"Warnings": None}
 
     async def rename(self, ref: str, new_name: str | None) -> None:
@@ -806,6 +824,7 @@ class ContainerService:
             self.store.release(wanted, record.id)
             raise
         self.store.release(old, record.id)
+        self._publish(record, "rename", oldName=old)
 
     # ---------- delete / prune ----------
     async def delete(self, ref: str, force: bool = False, volumes: bool = False) -> None:
@@ -846,6 +865,7 @@ class ContainerService:
                     raise
             self.store.remove(record)
             rt.removed = True
+            self._publish(record, "destroy")
             self._release_pending(rt, None)
         await self._notify()
 

@@ -13,6 +13,7 @@ from skiff import errdefs
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import merge, reference, timefmt
+from skiff.engine.backend.events import EventBus
 
 log = logging.getLogger("skiff.engine.backend.images")
 
@@ -47,9 +48,12 @@ def _config_of(image: Any) -> dict[str, Any]:
 class ImageService:
     """One service per domain: the images half of skiffd's backend."""
 
-    def __init__(self, core: Any, users: Callable[[], ImageUsers | None] = lambda: None) -> None:
+    def __init__(
+        self, core: Any, users: Callable[[], ImageUsers | None] = lambda: None, events: EventBus | None = None
+    ) -> None:
         self.core = core
         self._users = users
+        self.events = events if events is not None else EventBus()
 
     # ---------- lookup ----------
     async def resolve(self, ref: str) -> Any:
@@ -252,9 +256,20 @@ class ImageService:
         except errdefs.InvalidArgument as err:
             raise errdefs.Unknown(str(err)) from None
         await self.core.images_tag(source.id, full)
+        self.events.publish("image", "tag", source.id, {"name": reference.familiar_name(full)})
 
     # ---------- delete ----------
     async def delete(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+        image = await self.resolve(name)
+        out = await self._delete(name, force, noprune)
+        for entry in out:
+            if "Untagged" in entry:
+                self.events.publish("image", "untag", image.id, {"name": entry["Untagged"]})
+            elif entry.get("Deleted") == image.id:
+                self.events.publish("image", "delete", image.id, {"name": image.id})
+        return out
+
+    async def _delete(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
         image = await self.resolve(name)
         users = self._users()
         using = users.containers_using(image.id) if users else []
@@ -316,6 +331,8 @@ class ImageService:
                 else:
                     text = f"Loaded image ID: {progress.loaded_id}\n"
                 yield stream_line({"stream": text})
+                loaded = progress.loaded_name or progress.loaded_id
+                self.events.publish("image", "load", loaded, {"name": reference.familiar_name(loaded)})
         except errdefs.SkiffError as err:
             yield stream_line({"errorDetail": {"message": str(err)}, "error": str(err)})
 
@@ -336,6 +353,7 @@ class ImageService:
         self, chunks: AsyncIterator[bytes], name: str, config: dict[str, Any], comment: str
     ) -> bytes:
         image = await self.core.images_import(chunks, name=name, config=config, comment=comment)
+        self.events.publish("image", "import", image.id, {"name": image.id})
         return stream_line({"status": image.id})
 
     async def _registry_error(self, domain: str) -> str:

@@ -449,3 +449,42 @@ async def test_list_volume_health_task_expose_filters(containers: ContainerServi
     assert {c["Id"] for c in await containers.list_(all_=True, filters='{"is-task":["false"]}')} == {a, b}
     with pytest.raises(errdefs.InvalidArgument, match=r"^Unrecognised filter value for health: bad$"):
         await containers.list_(filters='{"health":["bad"]}')
+
+
+async def test_engine_events(containers: ContainerService) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def follow() -> None:
+        async for event in containers.events.subscribe():
+            seen.append((event["Type"], event["Action"]))
+            if event["Action"] == "destroy":
+                return
+
+    follower = asyncio.ensure_future(follow())
+    await asyncio.sleep(0)
+    cid = await run(containers, "fail", "4", name="evented", Labels={"l": "v"})
+    await containers.wait(cid)
+    await containers.delete(cid)
+    await asyncio.wait_for(follower, 5)
+    assert seen == [
+        ("container", "create"),
+        ("container", "start"),
+        ("container", "die"),
+        ("container", "destroy"),
+    ]
+    die = next(e for e in containers.events.history if e["Action"] == "die")
+    assert die["Actor"]["Attributes"] == {"l": "v", "image": "busybox", "name": "evented", "exitCode": "4"}
+    assert (
+        die["status"] == "die" and die["id"] == cid and die["from"] == "busybox" and die["scope"] == "local"
+    )
+    late = [e async for e in _take(containers.events.subscribe(since_ns=1), 4)]
+    assert [e["Action"] for e in late] == ["create", "start", "die", "destroy"]
+
+
+async def _take(events: Any, n: int) -> Any:
+    count = 0
+    async for event in events:
+        yield event
+        count += 1
+        if count == n:
+            return
