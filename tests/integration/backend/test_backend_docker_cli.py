@@ -356,3 +356,14 @@ def test_commit_with_docker_py(skiffd: Skiffd, client: Any) -> None:
     assert out.stdout == b"c\n"
     skiffd.docker("rm", "committer")
     skiffd.docker("rmi", "skiff-test/committed:t1")
+
+
+def test_attach_to_running_and_follow_logs(skiffd: Skiffd) -> None:
+    script = "sleep 1; echo late; sleep 0.3; echo later >&2"
+    skiffd.docker("run", "-d", "--name", "attached", "busybox", "sh", "-c", script)
+    out = skiffd.docker("attach", "attached", check=False, timeout=30)
+    assert (out.stdout, out.stderr) == (b"late\n", b"later\n")
+    skiffd.docker("start", "attached")
+    logs = skiffd.docker("logs", "-f", "attached", timeout=30)
+    assert logs.stdout == b"late\nlate\n" and logs.stderr == b"later\nlater\n"
+    skiffd.docker("rm", "attached")
