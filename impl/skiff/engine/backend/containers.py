@@ -253,11 +253,15 @@ class ContainerService:
                 await t
 
     async def _follow_events(self) -> None:
+        connected = False
         while True:
             try:
                 events = self.core.events_subscribe()
                 if hasattr(events, "ready"):
                     await events.ready()
+                if not connected:
+                    log.info("following skiff-containerd events")
+                connected = True
                 await self.reconcile()
                 async for event in events:
                     if event.topic == "/tasks/exit" and event.container_id:
@@ -267,7 +271,8 @@ class ContainerService:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                log.warning("core event stream ended: %s; reconnecting", err)
+                # quiet while skiff-containerd is still starting; loud once a stream was lost
+                (log.warning if connected else log.debug)("core event stream ended: %s; reconnecting", err)
             await asyncio.sleep(RECONNECT_DELAY)
 
     async def reconcile(self) -> None:
