@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.spec import Swagger2Specification
 
-from skiff.engine import errors
+from skiff.engine import bodies, errors
 from skiff.engine.querybool import DockerURIParser
 from skiff.engine.resolver import SkiffResolver
 from skiff.engine.spec import build_spec, cache_path, load_patches, read_cache, write_cache
@@ -69,6 +70,7 @@ def create_app(spec_cache_dir: Path | None = None) -> EngineApp:
         spec = build_spec()
     resolver = SkiffResolver()
     app = AsyncApp(__name__)
+    app.add_middleware(bodies.GoBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     with _trusted_spec(trusted):
         app.add_api(
             spec,
@@ -77,6 +79,7 @@ def create_app(spec_cache_dir: Path | None = None) -> EngineApp:
             validate_responses=False,
             strict_validation=False,
             uri_parser_class=DockerURIParser,
+            validator_map=bodies.validator_map(),
             swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
         )
     if cache is not None and not trusted:

@@ -60,11 +60,13 @@ async def test_bool_words_pass_validation(client: httpx.AsyncClient) -> None:
     assert r.status_code != 400, r.text
 
 
-async def test_int64_out_of_range_is_400(client: httpx.AsyncClient) -> None:
+async def test_int64_out_of_range_is_gos_500(client: httpx.AsyncClient) -> None:
+    """ContainerCreate bodies are decoded Go's way (skiff.engine.bodies): dockerd's answer."""
     r = await client.post("/v1.39/containers/create", json={"Image": "busybox", "HostConfig": {
         "Memory": 9223372036854775808}})
-    assert r.status_code == 400
-    assert "maximum" in r.json()["message"]
+    assert r.status_code == 500
+    assert r.json() == {"message": "json: cannot unmarshal number 9223372036854775808 into Go struct field "
+                                   "HostConfig.HostConfig.Memory of type int64"}
 
 
 async def test_go_nulls_pass_validation(client: httpx.AsyncClient) -> None:
@@ -104,7 +106,7 @@ async def test_unexpected_exception_is_json_500(exploding_version: None,
 
 
 async def test_unsupported_media_type_is_docker_shaped(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1.39/containers/create", content=b"<x/>",
+    r = await client.post("/v1.39/images/load", content=b"<x/>",
                           headers={"Content-Type": "application/xml"})
     assert r.status_code == 415
     assert r.headers["content-type"] == "application/json"
