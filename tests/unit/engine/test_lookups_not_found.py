@@ -1,4 +1,4 @@
-"""Networks, volumes and plugins skiff does not have answer dockerd 20.10's 404s (messages recorded from it)."""
+"""Networks, volumes and plugins skiff lacks answer dockerd 20.10's 404s (messages recorded from it)."""
 
 from __future__ import annotations
 
