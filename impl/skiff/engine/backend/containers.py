@@ -750,7 +750,10 @@ class ContainerService:
 
     async def kill(self, ref: str, signal: str | None = None) -> None:
         number = signals.parse(signal)
-        record = self.store.get(ref)
+        try:
+            record = self.store.get(ref)
+        except errdefs.NotFound as err:  # dockerd's kill route wraps every error with the action
+            raise errdefs.NotFound(f"Cannot kill container: {ref}: {err}") from None
         if not record.state.running:
             raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {record.id} is not running")
         if record.state.restarting:
@@ -1271,11 +1274,7 @@ class ContainerService:
         if not stdout and not stderr:
             raise errdefs.InvalidArgument("Bad parameters: you must choose at least one stream")
         record = self.store.get(ref)
-        try:
-            since_ns = timefmt.parse_timestamp(since) if since and since != "0" else 0
-            until_ns = timefmt.parse_timestamp(until) if until and until != "0" else 0
-        except ValueError as err:
-            raise errdefs.InvalidArgument(str(err)) from None
+        since_ns, until_ns = log_bounds(since, until)
         try:
             tail_n = int(tail) if tail not in (None, "", "all") else -1
         except ValueError:
@@ -1297,6 +1296,20 @@ class ContainerService:
                     yield chunk
 
         return tty, output()
+
+
+def log_bounds(since: str | None, until: str | None) -> tuple[int, int]:
+    """(since_ns, until_ns) of a logs request, 0 meaning unset, as dockerd reads them: "" (and "0" for
+    until) is unset, anything else a ``<seconds>[.<fraction>]`` time; a bad one is Go's strconv error
+    (a 500). A since at or before the epoch keeps every line; an until there keeps none."""
+    try:
+        since_ns = timefmt.parse_unix_timestamp(since) if since else 0
+        until_ns = timefmt.parse_unix_timestamp(until) if until and until != "0" else 0
+    except ValueError as err:
+        raise errdefs.Unknown(str(err)) from None
+    if until and until != "0" and until_ns == 0:
+        until_ns = -1
+    return max(since_ns, 0), until_ns
 
 
 def zero_state() -> State:

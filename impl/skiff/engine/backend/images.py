@@ -58,7 +58,7 @@ class ImageService:
     # ---------- lookup ----------
     async def resolve(self, ref: str) -> Any:
         """A name, a full or short ID: the core Image, or Docker's "No such image"."""
-        not_found = errdefs.NotFound(f"No such image: {reference.familiar_tagged(ref) if ref else ref}")
+        not_found = errdefs.NotFound(f"No such image: {reference.missing_name(ref) if ref else ref}")
         candidates: list[str] = []
         try:
             candidates.append(reference.normalize_name(ref))
@@ -72,8 +72,6 @@ class ImageService:
                 return await self.core.images_get(candidate)
             except errdefs.NotFound:
                 continue
-        if reference.looks_like_id(ref):
-            raise errdefs.NotFound(f"No such image: {ref}")
         raise not_found
 
     async def _all(self) -> list[Any]:
@@ -141,7 +139,10 @@ class ImageService:
 
     # ---------- inspect ----------
     async def inspect(self, name: str) -> dict[str, Any]:
-        image = await self.resolve(name)
+        try:
+            image = await self.resolve(name)
+        except errdefs.SkiffError as err:  # dockerd's LookupImage wraps every lookup error
+            raise type(err)(f"no such image: {name}: {err}") from None
         config = _config_of(image)
         history = config.get("history") or []
         comment = str(config.get("comment") or (history[-1].get("comment", "") if history else ""))

@@ -20,6 +20,7 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _REFERENCE = re.compile(rf"^(?:({_DOMAIN})/)?({_PATH})(?::({_TAG}))?(?:@({_DIGEST}))?$")
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_SHA256_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _ID_PREFIX = re.compile(r"^(?:sha256:)?[a-f0-9]{1,64}$")
 
 
@@ -118,6 +119,16 @@ def familiar_tagged(value: str) -> str:
         return parse(value).with_default_tag().familiar()
     except errdefs.InvalidArgument:
         return value
+
+
+def missing_name(value: str) -> str:
+    """How Docker's "No such image: X" names a reference (``ParseAnyReference``, then the default tag):
+    a 64-hex ID or a sha256 digest is shown as ``sha256:<hex>``, anything else as a familiar tagged name."""
+    if _HEX64.match(value):
+        return f"sha256:{value}"
+    if _SHA256_DIGEST.match(value):
+        return value
+    return familiar_tagged(value)
 
 
 def looks_like_id(value: str) -> bool:

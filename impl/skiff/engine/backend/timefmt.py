@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -101,6 +102,33 @@ def parse_timestamp(value: str, now_value_ns: int | None = None) -> int:
     duration = parse_go_duration(text)
     base = now_ns() if now_value_ns is None else now_value_ns
     return base - duration
+
+
+_GO_INT = re.compile(r"[+-]?\d+")
+_INT64_MAX = 2**63 - 1
+
+
+def _go_parse_int(text: str) -> int:
+    """strconv.ParseInt(text, 10, 64), with Go's error text."""
+    if not _GO_INT.fullmatch(text):
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+    value = int(text)
+    if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
+
+
+def parse_unix_timestamp(value: str) -> int:
+    """dockerd's ``timetypes.ParseTimestamps`` then ``time.Unix``: ``<seconds>[.<fraction>]`` in
+    nanoseconds since the epoch (possibly negative). Only numbers: the CLI converts RFC 3339 times and
+    durations before sending them. Each part is a signed Go int64; the fraction is scaled like Go does,
+    through a float64."""
+    secs_text, dot, frac_text = value.partition(".")
+    secs = _go_parse_int(secs_text)
+    if not dot:
+        return secs * _NS
+    frac = _go_parse_int(frac_text)
+    return secs * _NS + int(float(frac) * math.pow(10, 9 - len(frac_text)))
 
 
 def human_duration(seconds: float) -> str:

@@ -152,6 +152,8 @@ async def test_stop_kill_restart(containers: ContainerService, core: FakeCore) -
     assert str(exc.value) == f"Cannot kill container: {cid[:10]}: Container {cid} is not running"
     with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid signal: FOO$"):
         await containers.kill("nosuch", "FOO")
+    with pytest.raises(errdefs.NotFound, match=r"^Cannot kill container: nosuch: No such container: nosuch$"):
+        await containers.kill("nosuch")
     await containers.restart(cid, timeout=1)
     assert (await containers.inspect(cid))["State"]["Running"] is True
     await containers.kill(cid, "SIGUSR1")

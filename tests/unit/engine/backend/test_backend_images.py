@@ -50,8 +50,26 @@ async def test_inspect_shape(images: ImageService) -> None:
     assert info["RootFS"] == {"Type": "layers", "Layers": ["sha256:" + "6e" * 32]}
     assert info["Size"] == info["VirtualSize"] == 1984172
     assert (await images.inspect(BUSYBOX_ID[7:19]))["Id"] == BUSYBOX_ID
-    with pytest.raises(errdefs.NotFound, match=r"^No such image: busybox:nope$"):
+    with pytest.raises(errdefs.NotFound, match=r"^no such image: busybox:nope: No such image: busybox:nope$"):
         await images.inspect("busybox:nope")
+    with pytest.raises(errdefs.NotFound, match=r"^no such image: nosuch: No such image: nosuch:latest$"):
+        await images.inspect("nosuch")
+    with pytest.raises(errdefs.InvalidArgument, match=r"^no such image: Foo: invalid reference format"):
+        await images.inspect("Foo")
+
+
+async def test_missing_image_names_as_docker(images: ImageService) -> None:
+    """dockerd names a missing reference after ParseAnyReference: IDs as sha256 digests, names tagged."""
+    hex64 = "ab" * 32
+    for ref, shown in [
+        ("abcdef12", "abcdef12:latest"),
+        (hex64, f"sha256:{hex64}"),
+        (f"sha256:{hex64}", f"sha256:{hex64}"),
+        ("sha256:abc", "sha256:abc"),
+        ("localhost:5000/x", "localhost:5000/x:latest"),
+    ]:
+        with pytest.raises(errdefs.NotFound, match=rf"^No such image: {shown}$"):
+            await images.history(ref)
 
 
 async def test_tag_and_untag(images: ImageService, core: FakeCore) -> None:

@@ -83,6 +83,53 @@ def test_since_until_values() -> None:
         timefmt.parse_timestamp("yesterday")
 
 
+@pytest.mark.parametrize(
+    ("value", "ns"),
+    [
+        ("1767225600.000000000", 1767225600 * S),
+        ("1767225600", 1767225600 * S),
+        ("1.5", S + 500_000_000),
+        ("1.1234567891", S + 123_456_789),  # a 10th digit is scaled away through a float64, as in Go
+        ("+5", 5 * S),
+        ("-5", -5 * S),
+        ("1.-5", S - 50_000_000),
+    ],
+)
+def test_unix_timestamps_as_dockerd_parses_them(value: str, ns: int) -> None:
+    assert timefmt.parse_unix_timestamp(value) == ns
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", 'strconv.ParseInt: parsing "abc": invalid syntax'),
+        ("2020-01-01T00:00:00Z", 'strconv.ParseInt: parsing "2020-01-01T00:00:00Z": invalid syntax'),
+        ("1.", 'strconv.ParseInt: parsing "": invalid syntax'),
+        (".5", 'strconv.ParseInt: parsing "": invalid syntax'),
+        (" 5", 'strconv.ParseInt: parsing " 5": invalid syntax'),
+        ("1e3", 'strconv.ParseInt: parsing "1e3": invalid syntax'),
+        ("9223372036854775808", 'strconv.ParseInt: parsing "9223372036854775808": value out of range'),
+    ],
+)
+def test_unix_timestamp_errors_are_go_errors(value: str, message: str) -> None:
+    with pytest.raises(ValueError) as exc:
+        timefmt.parse_unix_timestamp(value)
+    assert str(exc.value) == message
+
+
+def test_log_bounds_as_dockerd() -> None:
+    from skiff.engine.backend.containers import log_bounds
+
+    assert log_bounds(None, None) == (0, 0) and log_bounds("", "") == (0, 0)
+    assert log_bounds("0", "0") == (0, 0)  # until "0" is unset; since 0 keeps every line
+    assert log_bounds("-5", None) == (0, 0)
+    assert log_bounds(None, "0.0") == (0, -1)  # the epoch itself: no line is that old
+    assert log_bounds(None, "-5") == (0, -5 * S)
+    assert log_bounds("1767225600.25", "1767225601") == (1767225600 * S + 250_000_000, 1767225601 * S)
+    with pytest.raises(errdefs.Unknown, match=r'^strconv.ParseInt: parsing "10m": invalid syntax$'):
+        log_bounds("10m", None)
+
+
 # ---------- state strings ----------
 def test_status_strings() -> None:
     now = 1795784487 * S
