@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,11 @@ class Runtime:
                                                err.read().decode())
 
     def bundle(self, container_id: str, args: list[str], **kw: Any) -> Path:
-        """A bundle whose rootfs is the shared busybox tree; its cgroup is /skiff-runc-test-<id>."""
+        """A bundle whose rootfs is the shared busybox tree; its cgroup is /skiff-runc-test-<runtime>-<id>-<random>."""
         path = self.bundles / container_id
         path.mkdir(parents=True)
-        config = docker_config(args, cgroups_path=f"/skiff-runc-test-{self.name}-{container_id}", **kw)
+        unique = uuid.uuid4().hex[:8]  # parallel workers may use the same container id
+        config = docker_config(args, cgroups_path=f"/skiff-runc-test-{self.name}-{container_id}-{unique}", **kw)
         config["root"]["path"] = str(self.rootfs)
         write_config(path, config)
         self.created[container_id] = config["linux"]["cgroupsPath"]
