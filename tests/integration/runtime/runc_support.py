@@ -65,11 +65,12 @@ class Runtime:
                                                err.read().decode())
 
     def bundle(self, container_id: str, args: list[str], **kw: Any) -> Path:
-        """A bundle whose rootfs is the shared busybox tree; its cgroup is /skiff-runc-test-<runtime>-<id>-<random>."""
+        """A bundle on the shared busybox rootfs, in cgroup /skiff-runc-test-<runtime>-<id>-<random>."""
         path = self.bundles / container_id
         path.mkdir(parents=True)
         unique = uuid.uuid4().hex[:8]  # parallel workers may use the same container id
-        config = docker_config(args, cgroups_path=f"/skiff-runc-test-{self.name}-{container_id}-{unique}", **kw)
+        cgroups_path = f"/skiff-runc-test-{self.name}-{container_id}-{unique}"
+        config = docker_config(args, cgroups_path=cgroups_path, **kw)
         config["root"]["path"] = str(self.rootfs)
         write_config(path, config)
         self.created[container_id] = config["linux"]["cgroupsPath"]
