@@ -170,6 +170,30 @@ def with_process_args(args: Sequence[str]) -> SpecOpt:
     return opt
 
 
+INIT_BINARY = "docker-init"
+IN_CONTAINER_INIT_PATH = "/sbin/docker-init"
+
+
+def with_init(init_path: str) -> SpecOpt:
+    """``--init``: Docker's init (tini) bind-mounted read-only at /sbin/docker-init becomes the process,
+    running the container's args after ``--``; it reaps zombies and forwards signals to them. Apply it
+    after ``with_process_args``."""
+
+    def opt(spec: Spec) -> None:
+        spec["process"]["args"] = [IN_CONTAINER_INIT_PATH, "--", *spec["process"]["args"]]
+        spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != IN_CONTAINER_INIT_PATH]
+        spec["mounts"].append(
+            {
+                "destination": IN_CONTAINER_INIT_PATH,
+                "type": "bind",
+                "source": init_path,
+                "options": ["bind", "ro"],
+            }
+        )
+
+    return opt
+
+
 def with_env(env: Iterable[str]) -> SpecOpt:
     """Set the environment; like Docker, a PATH is supplied when the config has none."""
 

@@ -25,6 +25,7 @@ class DaemonConfig:
     tlskey: str | None = None
     debug: bool = False
     log_level: str = "info"
+    init_path: str | None = None  # --init-path: the init for --init; None looks up docker-init on PATH
 
     @property
     def effective_hosts(self) -> list[str]:

@@ -37,6 +37,7 @@ FILE_KEYS: dict[str, str] = {
     "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "containerd": "containerd",
     "tls": "tls", "tlsverify": "tlsverify", "tlscacert": "tlscacert", "tlscert": "tlscert",
     "tlskey": "tlskey", "debug": "debug", "log-level": "log_level", "insecure-tcp": "insecure_tcp",
+    "init-path": "init_path",
 }
 
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--log-level", dest="log_level",
                    choices=["debug", "info", "warn", "error", "fatal"], help="set the logging level")
     p.add_argument("-D", "--debug", action="store_const", const=True, help="enable debug mode")
+    p.add_argument("--init-path", dest="init_path", help="path to the docker-init binary")
     p.add_argument("--validate", action="store_true", help="validate the configuration and exit")
     return p
 

@@ -128,3 +128,20 @@ def test_generate_returns_independent_specs() -> None:
     a["mounts"][0]["options"].append("x")
     b = specgen.generate()
     assert "CAP_X" not in b["process"]["capabilities"]["bounding"] and "x" not in b["mounts"][0]["options"]
+
+
+def test_with_init_wraps_the_args_and_binds_the_init_read_only() -> None:
+    """As dockerd 20.10 wrote it for ``docker run --init busybox sleep 100``."""
+    spec = specgen.generate(
+        specgen.with_process_args(["sleep", "100"]), specgen.with_init("/usr/bin/docker-init")
+    )
+    assert spec["process"]["args"] == ["/sbin/docker-init", "--", "sleep", "100"]
+    init_mounts = [m for m in spec["mounts"] if m["destination"] == "/sbin/docker-init"]
+    assert init_mounts == [
+        {
+            "destination": "/sbin/docker-init",
+            "type": "bind",
+            "source": "/usr/bin/docker-init",
+            "options": ["bind", "ro"],
+        }
+    ]

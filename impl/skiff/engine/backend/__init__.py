@@ -22,7 +22,12 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
     events = EventBus()
     images = ImageService(core, users=lambda: containers, events=events)
     containers = ContainerService(
-        core, images, config.data_root, containerd_state=config.containerd_state, events=events
+        core,
+        images,
+        config.data_root,
+        containerd_state=config.containerd_state,
+        events=events,
+        init_path=config.init_path,
     )
     try:
         asyncio.get_running_loop()

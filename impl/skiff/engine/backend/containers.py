@@ -207,8 +207,10 @@ class ContainerService:
         containerd_state: Path | None = None,
         stop_kill_grace: float = 10.0,
         events: EventBus | None = None,
+        init_path: str | None = None,
     ) -> None:
         self.core = core
+        self.init_path = init_path
         self.images = images
         self.store = Store(data_root / "containers")
         self.containerd_state = containerd_state
@@ -553,7 +555,7 @@ class ContainerService:
             if st.dead:
                 raise errdefs.Conflict("container is marked for removal and cannot be started")
             try:
-                spec = runspec.build_spec(record)
+                spec = runspec.build_spec(record, self.init_path)
             except errdefs.SkiffError as err:
                 self._start_failed(record, str(err), 128)
                 self._release_pending(rt, None)

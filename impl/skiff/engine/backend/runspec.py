@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +139,19 @@ def _bind_mounts(hc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def build_spec(record: Container) -> specgen.Spec:
-    """The OCI config for ``record``'s init process."""
+def init_binary(configured: str | None) -> str:
+    """The init for ``--init``: the daemon's ``init-path``, else ``docker-init`` on skiffd's PATH (where
+    Debian's docker.io puts tini); dockerd's ``exec.LookPath`` error when there is none."""
+    if configured:
+        return configured
+    found = shutil.which(specgen.INIT_BINARY)
+    if found is None:
+        raise errdefs.Unknown(f'exec: "{specgen.INIT_BINARY}": executable file not found in $PATH')
+    return found
+
+
+def build_spec(record: Container, init_path: str | None = None) -> specgen.Spec:
+    """The OCI config for ``record``'s init process; ``init_path`` is the daemon's ``init-path``."""
     cfg, hc = record.config, record.host_config
     uid, gid, groups = resolve_user(str(cfg.get("User") or ""), record.rootfs_mounts)
     opts: list[specgen.SpecOpt] = [
@@ -167,6 +179,8 @@ def build_spec(record: Container) -> specgen.Spec:
         specgen.with_pids_limit(int(hc.get("PidsLimit") or 0)),
         specgen.with_sysctl(dict(hc.get("Sysctls") or {})),
     ]
+    if hc.get("Init"):
+        opts.append(specgen.with_init(init_binary(init_path)))
     if hc.get("Privileged"):
         opts.append(specgen.with_privileged())
     else:

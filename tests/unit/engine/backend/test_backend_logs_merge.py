@@ -210,6 +210,27 @@ def test_run_spec_host_config(tmp_path: Path) -> None:
     assert binds["/dst"]["options"] == ["rbind", "rprivate", "ro"] and binds["/run"]["type"] == "tmpfs"
 
 
+def test_run_spec_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HostConfig.Init: the daemon's init-path, else docker-init on PATH, else dockerd's LookPath error."""
+    rec = record(tmp_path)
+    rec.host_config = merge.host_config({"Init": True})
+    spec = runspec.build_spec(rec, "/opt/tini")
+    assert spec["process"]["args"] == ["/sbin/docker-init", "--", "sh", "-c", "true"]
+    init = dict(destination="/sbin/docker-init", type="bind", source="/opt/tini", options=["bind", "ro"])
+    assert init in spec["mounts"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker-init").write_bytes(b"")
+    (bin_dir / "docker-init").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert runspec.build_spec(rec)["mounts"][-1]["source"] == str(bin_dir / "docker-init")
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(errdefs.Unknown, match=r'^exec: "docker-init": executable file not found in \$PATH$'):
+        runspec.build_spec(rec)
+    rec.host_config = merge.host_config({"Init": False})
+    assert runspec.build_spec(rec)["process"]["args"] == ["sh", "-c", "true"]
+
+
 def test_user_resolution_reads_the_rootfs(tmp_path: Path) -> None:
     lower, upper = tmp_path / "lower", tmp_path / "upper"
     (lower / "etc").mkdir(parents=True)
