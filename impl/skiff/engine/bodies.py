@@ -1,12 +1,13 @@
 """Request bodies decoded the way dockerd decodes them, before connexion's request validation.
 
-For an operation listed in ``gotypes.BODIES`` (ContainerCreate), dockerd checks the Content-Type
-(``httputils.CheckForJSON``), then ``json.NewDecoder(body).Decode(&v)``: a malformed body or a wrong JSON
-type is a 500 with Go's message, and values are checked later by the daemon with its own messages. So
-``GoBodyMiddleware`` (placed after routing, before validation) does the same and replays the body as Go
-would have built it (canonical field names, ``StrSlice`` strings as lists); ``SkiffJSONBodyValidator``
-then skips jsonschema for it: the schema's enums, ranges and array-only types would reject bodies
-dockerd accepts. Every other operation keeps connexion's validation.
+For the operations in ``gotypes.BODIES`` (ContainerCreate, ContainerUpdate, ContainerExec, ExecStart,
+ImageCommit) dockerd checks the Content-Type (``httputils.CheckForJSON``), then runs
+``json.NewDecoder(body).Decode(&v)``: a malformed body or a wrong JSON type is answered with Go's message
+(500, or 400 where the router wraps it), and values are checked later, with dockerd's own messages. So
+``GoBodyMiddleware`` (after routing, before validation) does the same and replays the body as Go would
+have built it (canonical field names, unknown fields dropped, ``StrSlice`` strings as lists);
+``SkiffJSONBodyValidator`` then skips jsonschema for it: the schema's enums, ranges and array-only types
+would reject bodies dockerd accepts. Every other operation keeps connexion's validation.
 """
 
 from __future__ import annotations
@@ -44,15 +45,24 @@ def check_for_json(content_type: str, body: bytes) -> None:
     raise errdefs.InvalidArgument(f"Content-Type specified ({content_type}) must be 'application/json'")
 
 
+_NO_BODY = object()
+
+
 def decode_body(op_id: str, content_type: str, body: bytes) -> Any:
-    """The body as dockerd's decoder leaves it, or the errdefs error dockerd answers."""
-    go_type, finish = BODIES[op_id]
+    """The body as dockerd's decoder leaves it (``_NO_BODY`` for an allowed empty one), or the errdefs
+    error dockerd answers."""
+    spec = BODIES[op_id]
     check_for_json(content_type, body)
+    error = errdefs.InvalidArgument if spec.status == 400 else errdefs.Unknown
     try:
-        value = gojson.decode(body, go_type)
+        value = gojson.decode(body, spec.go_type)
     except gojson.GoJSONError as err:
-        raise errdefs.Unknown(str(err)) from None
-    return finish(value)
+        if str(err) == "EOF":
+            if spec.eof is None:
+                return _NO_BODY
+            raise error(spec.eof) from None
+        raise error(str(err)) from None
+    return spec.finish(value)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -81,7 +91,7 @@ class GoBodyMiddleware:
         assert op_id is not None
         body = await _read_body(receive)
         value = decode_body(op_id, Headers(scope=scope).get("content-type", ""), body)
-        data = json.dumps(value, separators=(",", ":")).encode()
+        data = b"" if value is _NO_BODY else json.dumps(value, separators=(",", ":")).encode()
         replaced = (b"content-type", b"content-length")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in replaced]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]

@@ -2,13 +2,14 @@
 
 Only what a Go error message or Go's decoding can show is modelled: field JSON names in declaration
 order (embedded structs flattened), kinds, and the type names ``reflect.Type.String()`` gives. Every
-mismatch message this table produces for ContainerCreate was compared with dockerd 20.10 (go1.19); see
-tests/unit/engine/test_gotypes.py.
+mismatch message this table produces (a wrong type at every field of every body below) was compared with
+dockerd 20.10 (go1.19); recorded rows are in tests/unit/engine/test_gojson*.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from skiff import errdefs
@@ -171,7 +172,54 @@ def container_create_body(wrapper: Any) -> dict[str, Any]:
     return body
 
 
-# operationId -> (Go type of the body, what to make of the decoded value)
-BODIES: dict[str, tuple[GoType, Callable[[Any], Any]]] = {
-    "ContainerCreate": (CONTAINER_CONFIG_WRAPPER, container_create_body),
+def commit_body(wrapper: Any) -> dict[str, Any]:
+    """POST /commit decodes a ContainerConfigWrapper too, and keeps only its container.Config."""
+    wrapper = wrapper if isinstance(wrapper, dict) else {}
+    return {k: v for k, v in wrapper.items() if k in _CONFIG_NAMES}
+
+
+def exec_create_body(config: Any) -> Any:
+    """postContainerExecCreate refuses an exec without a command before looking up the container."""
+    if not isinstance(config, dict) or not config.get("Cmd"):
+        raise errdefs.InvalidArgument("No exec command specified")
+    return config
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+RESTART_POLICY = Struct("container.RestartPolicy", (("Name", STRING), ("MaximumRetryCount", INT)))
+UPDATE_CONFIG = Struct("container.UpdateConfig", (*RESOURCES_FIELDS, ("RestartPolicy", RESTART_POLICY)))
+EXEC_CONFIG = Struct("types.ExecConfig", (
+    ("User", STRING), ("Privileged", BOOL), ("Tty", BOOL), ("AttachStdin", BOOL), ("AttachStderr", BOOL),
+    ("AttachStdout", BOOL), ("Detach", BOOL), ("DetachKeys", STRING), ("Env", STRINGS),
+    ("WorkingDir", STRING),
+    ("Cmd", STRINGS),
+))
+EXEC_START_CHECK = Struct("types.ExecStartCheck", (("Detach", BOOL), ("Tty", BOOL)))
+
+GOT_EOF = "got EOF while reading request body"
+
+
+@dataclass(frozen=True)
+class GoBody:
+    """How dockerd reads one operation's JSON body.
+
+    ``status``: how a decode error is answered (a plain error is 500; some routers wrap it as
+    InvalidParameter, 400). ``eof``: the message for an empty body, or None when an empty body is fine.
+    """
+
+    go_type: GoType
+    finish: Callable[[Any], Any] = _same
+    status: int = 500
+    eof: str | None = "EOF"
+
+
+BODIES: dict[str, GoBody] = {
+    "ContainerCreate": GoBody(CONTAINER_CONFIG_WRAPPER, container_create_body),
+    "ContainerUpdate": GoBody(UPDATE_CONFIG),
+    "ContainerExec": GoBody(EXEC_CONFIG, exec_create_body, status=400, eof=GOT_EOF),
+    "ExecStart": GoBody(EXEC_START_CHECK, status=400, eof=GOT_EOF),
+    "ImageCommit": GoBody(CONTAINER_CONFIG_WRAPPER, commit_body, eof=None),
 }
