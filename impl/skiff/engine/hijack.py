@@ -12,6 +12,7 @@ happen normally. This relies on uvicorn internals, hence the pinned uvicorn and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -30,6 +31,7 @@ if not uvicorn.__version__.startswith(TESTED_UVICORN):
 
 HIJACKABLE = re.compile(r"^(?:/v[0-9.]+)?/(?:containers/[^/]+/attach|exec/[^/]+/start)/?$")
 STDIN_HIGH_WATER = 64  # queued stdin chunks before reading from the socket pauses
+LINGER_SECONDS = 2.0  # after the output ends, how long to wait for the client to close its side
 
 
 def is_hijackable(method: str, path: str) -> bool:
@@ -82,7 +84,7 @@ class HijackCycle(RequestResponseCycle):
             if not message.get("more_body", False):
                 self.response_complete = True
                 self.message_event.set()
-                self.transport.close()
+                self.protocol.finish_raw_mode()
 
     def client_label(self) -> str:
         client = self.scope.get("client")
@@ -96,6 +98,8 @@ class HijackH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.raw_mode = False
         self.half_closed = False
+        self.finishing = False
+        self.linger: asyncio.TimerHandle | None = None
         self.channel: HijackChannel | None = None
 
     # -- request set-up ----------------------------------------------------------------------------
@@ -134,10 +138,28 @@ class HijackH11Protocol(H11Protocol):
             self.channel.feed_eof()
         self.flow.resume_reading()
 
+    def finish_raw_mode(self) -> None:
+        """End the output with a half-close and linger until the client closes its side.
+
+        Closing a socket whose receive queue still holds bytes makes the peer's next read fail with
+        ECONNRESET (TCP sends RST; a unix socket sets the error on its peer), so a client that typed or sent
+        anything late would lose the end of its output. Docker reads stdin until the client closes; so do we,
+        discarding it, for a bounded time.
+        """
+        self.finishing = True
+        self.flow.resume_reading()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
     def data_received(self, data: bytes) -> None:
         if not self.raw_mode:
             super().data_received(data)
             return
+        if self.finishing:
+            return  # stdin after the output ended: read and dropped, see finish_raw_mode
         assert self.channel is not None
         self.channel.feed(data)
         if self.channel.pending > STDIN_HIGH_WATER:
@@ -149,6 +171,9 @@ class HijackH11Protocol(H11Protocol):
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
         """The client's half-close: end of stdin, but keep writing output."""
+        if self.raw_mode and self.finishing:
+            self.transport.close()
+            return True
         if self.raw_mode and self.channel is not None:
             self.channel.feed_eof()
             return True
@@ -160,6 +185,8 @@ class HijackH11Protocol(H11Protocol):
         return super().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.linger is not None:
+            self.linger.cancel()
         if self.channel is not None:
             self.channel.connection_lost()
         if self.raw_mode:
