@@ -172,10 +172,11 @@ def container_create_body(wrapper: Any) -> dict[str, Any]:
     return body
 
 
-def commit_body(wrapper: Any) -> dict[str, Any]:
-    """POST /commit decodes a ContainerConfigWrapper too, and keeps only its container.Config."""
+def commit_body(wrapper: Any) -> dict[str, Any] | None:
+    """POST /commit decodes a ContainerConfigWrapper too, and keeps only its container.Config (nil, here
+    None, when the body sets none of its fields)."""
     wrapper = wrapper if isinstance(wrapper, dict) else {}
-    return {k: v for k, v in wrapper.items() if k in _CONFIG_NAMES}
+    return {k: v for k, v in wrapper.items() if k in _CONFIG_NAMES} or None
 
 
 def exec_create_body(config: Any) -> Any:

@@ -73,6 +73,7 @@ def test_as_dockerd(op_id: str, body: bytes, expected: tuple[int, str] | None) -
 def test_decoded_shapes() -> None:
     assert decode_body("ImageCommit", "", b"") is _NO_BODY
     assert decode_body("ImageCommit", "application/json", b'{"cmd":"x","Memory":5,"HostConfig":{}}') == {"Cmd": ["x"]}
+    assert decode_body("ImageCommit", "application/json", b'{"Memory":5}') is None
     assert decode_body("ContainerExec", "application/json", b'{"cmd":["sh"],"ConsoleSize":[1,2]}') == {"Cmd": ["sh"]}
     assert decode_body("ContainerUpdate", "application/json", b'{"memory":7,"restartpolicy":{"name":"no"}}') == {
         "Memory": 7, "RestartPolicy": {"Name": "no"}}
