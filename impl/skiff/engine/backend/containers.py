@@ -34,6 +34,7 @@ from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
+from skiff.engine.backend import volumes as volumes_mod
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.record import Container, State
@@ -213,6 +214,7 @@ class ContainerService:
         self.init_path = init_path
         self.images = images
         self.store = Store(data_root / "containers")
+        self.volumes = volumes_mod.VolumeStore(data_root / "volumes")
         self.containerd_state = containerd_state
         self.stop_kill_grace = stop_kill_grace
         self._rt: dict[str, _Runtime] = {}
@@ -380,7 +382,7 @@ class ContainerService:
         await self._notify()
         if record.host_config.get("AutoRemove"):
             with contextlib.suppress(errdefs.SkiffError):
-                await self._remove(record)
+                await self._remove(record, volumes=True)
 
     def _restart_delay(self, record: Container, rt: _Runtime) -> float | None:
         """The restart policy's verdict for an exit: None, or the back-off before the next start."""
@@ -490,9 +492,15 @@ class ContainerService:
         cname = names.normalize(name) if name else "/" + names.generate(self.store.name_taken)
         self.store.reserve(cname, cid)
         try:
+            mount_points = self._mount_points(config, host_config)
+        except BaseException:
+            self.store.release(cname, cid)
+            raise
+        try:
             core_container = await self.core.containers_create(cid, image.id)
         except BaseException:
             self.store.release(cname, cid)
+            self._drop_new_volumes(mount_points)
             raise
         directory = self.store.dir(cid)
         record = Container(
@@ -509,6 +517,7 @@ class ContainerService:
                 {"type": m.type, "source": m.source, "target": m.target, "options": list(m.options)}
                 for m in core_container.mounts
             ],
+            mount_points=mount_points,
         )
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -517,10 +526,17 @@ class ContainerService:
             self._publish(record, "create")
         except BaseException:
             self.store.remove(record)
+            self._drop_new_volumes(mount_points)
             with contextlib.suppress(errdefs.SkiffError):
                 await self.core.containers_delete(cid)
             raise
         return {"Id": cid, "Warnings": []}
+
+    def _drop_new_volumes(self, points: dict[str, dict[str, Any]]) -> None:
+        for point in points.values():
+            if not point.get("Named") and not self.volume_users(str(point["Name"])):
+                with contextlib.suppress(errdefs.SkiffError, OSError):
+                    self.volumes.remove(str(point["Name"]), [], force=True)
 
     # ---------- start ----------
     async def start(self, ref: str) -> bool:
@@ -537,7 +553,7 @@ class ContainerService:
         except errdefs.SkiffError:
             if record.host_config.get("AutoRemove"):
                 with contextlib.suppress(errdefs.SkiffError):
-                    await self._remove(record)
+                    await self._remove(record, volumes=True)
             raise
 
     async def _start(self, record: Container, from_restart: bool = False) -> bool:
@@ -851,9 +867,9 @@ class ContainerService:
             self._mark_manually_stopped(record)
             if not await self._cancel_restart(record):
                 await self._kill_and_wait(record, self._runtime(record.id).generation)
-        await self._remove(record)
+        await self._remove(record, volumes)
 
-    async def _remove(self, record: Container) -> None:
+    async def _remove(self, record: Container, volumes: bool = False) -> None:
         rt = self._runtime(record.id)
         async with rt.lock:
             if rt.removed:
@@ -875,9 +891,63 @@ class ContainerService:
                     raise
             self.store.remove(record)
             rt.removed = True
+            if volumes:
+                self._remove_anonymous_volumes(record)
             self._publish(record, "destroy")
             self._release_pending(rt, None)
         await self._notify()
+
+    def volume_users(self, name: str) -> list[str]:
+        """IDs of the containers that mount the volume ``name``."""
+        return [
+            r.id for r in self.store if any(p.get("Name") == name for p in r.mount_points.values())
+        ]
+
+    def _remove_anonymous_volumes(self, record: Container) -> None:
+        """``rm -v``: the record's anonymous volumes, unless another container uses one (not an error)."""
+        for point in record.mount_points.values():
+            if point.get("Type") != "volume" or point.get("Named"):
+                continue
+            name = str(point.get("Name", ""))
+            if self.volume_users(name):
+                continue
+            try:
+                self.volumes.remove(name, [], force=True)
+            except OSError as err:
+                log.warning("cannot remove volume %s of %s: %s", name, record.id, err)
+
+    def _mount_points(self, config: dict[str, Any], hc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Volumes for a new container, made now as dockerd does at create: named ones from ``Binds``
+        (``name:/dest[:mode]``) and ``Mounts`` of type volume, anonymous ones for the config's (and the
+        image's) ``Volumes`` that nothing else mounts."""
+        points: dict[str, dict[str, Any]] = {}
+        taken: set[str] = set()
+        for bind in hc.get("Binds") or []:
+            parts = str(bind).split(":")
+            if len(parts) < 2:
+                continue
+            taken.add(parts[1])
+            if not parts[0].startswith("/"):
+                volumes_mod.check_name(parts[0])
+                mode = parts[2] if len(parts) > 2 else "z"
+                points[parts[1]] = volumes_mod.mount_point(parts[0], "", parts[1], True, mode)
+        for m in hc.get("Mounts") or []:
+            target = str(m.get("Target") or "")
+            taken.add(target)
+            if m.get("Type") == "volume" and target:
+                source = str(m.get("Source") or "")
+                if source:
+                    volumes_mod.check_name(source)
+                point = volumes_mod.mount_point(source, "", target, bool(source))
+                point["RW"] = not m.get("ReadOnly")
+                points[target] = point
+        for dest in config.get("Volumes") or {}:
+            if dest not in taken:
+                points[dest] = volumes_mod.mount_point("", "", dest, False)
+        for point in points.values():
+            point["Name"] = self.volumes.create(point["Name"] or None)
+            point["Source"] = str(self.volumes.mountpoint(point["Name"]))
+        return points
 
     async def prune(self, filters: str | None = None) -> dict[str, Any]:
         wanted = filters_mod.parse(filters)
@@ -931,10 +1001,12 @@ class ContainerService:
 
     @staticmethod
     def _mounts(record: Container) -> list[dict[str, Any]]:
-        out = []
+        out = [
+            {k: v for k, v in point.items() if k != "Named"} for point in record.mount_points.values()
+        ]
         for bind in record.host_config.get("Binds") or []:
             parts = str(bind).split(":")
-            if len(parts) >= 2:
+            if len(parts) >= 2 and parts[0].startswith("/"):
                 mode = parts[2] if len(parts) > 2 else ""
                 out.append(
                     {
@@ -947,6 +1019,8 @@ class ContainerService:
                     }
                 )
         for m in record.host_config.get("Mounts") or []:
+            if m.get("Type") == "volume":
+                continue
             out.append(
                 {
                     "Type": m.get("Type", ""),

@@ -121,6 +121,7 @@ class Container:
     hostname_path: str = ""
     hosts_path: str = ""
     rootfs_mounts: list[dict[str, Any]] = field(default_factory=list)  # core's snapshot mounts
+    mount_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # volumes by destination
     driver: str = "overlay2"
     platform: str = "linux"
 
@@ -147,6 +148,7 @@ class Container:
             "HostnamePath": self.hostname_path,
             "HostsPath": self.hosts_path,
             "RootfsMounts": self.rootfs_mounts,
+            "MountPoints": self.mount_points,
             "Driver": self.driver,
             "OS": self.platform,
         }
@@ -171,6 +173,7 @@ class Container:
             hostname_path=str(d.get("HostnamePath", "")),
             hosts_path=str(d.get("HostsPath", "")),
             rootfs_mounts=list(d.get("RootfsMounts") or []),
+            mount_points=dict(d.get("MountPoints") or {}),
             driver=str(d.get("Driver", "overlay2")),
             platform=str(d.get("OS", "linux")),
         )

@@ -121,7 +121,7 @@ def _bind_mounts(hc: dict[str, Any]) -> list[dict[str, Any]]:
         source, dest = parts[0], parts[1]
         mode = parts[2].split(",") if len(parts) > 2 else []
         if not source.startswith("/"):
-            raise errdefs.InvalidArgument(f"named volumes are not supported yet: '{bind}'")
+            continue  # a named volume: one of the record's mount points
         out.append(specgen.bind_mount(source, dest, readonly="ro" in mode))
     for m in hc.get("Mounts") or []:
         kind = m.get("Type", "")
@@ -150,6 +150,16 @@ def init_binary(configured: str | None) -> str:
     return found
 
 
+def volume_mounts(record: Container) -> list[dict[str, Any]]:
+    """The record's volumes as dockerd binds them (``rbind``, plus ``ro``), by destination depth."""
+    out = []
+    for dest in sorted(record.mount_points, key=lambda d: d.rstrip("/").count("/")):
+        point = record.mount_points[dest]
+        options = ["rbind"] if point.get("RW", True) else ["rbind", "ro"]
+        out.append({"destination": dest, "type": "bind", "source": str(point["Source"]), "options": options})
+    return out
+
+
 def build_spec(record: Container, init_path: str | None = None) -> specgen.Spec:
     """The OCI config for ``record``'s init process; ``init_path`` is the daemon's ``init-path``."""
     cfg, hc = record.config, record.host_config
@@ -169,6 +179,7 @@ def build_spec(record: Container, init_path: str | None = None) -> specgen.Spec:
                 specgen.bind_mount(record.hosts_path, "/etc/hosts"),
             ]
         ),
+        specgen.with_mounts(volume_mounts(record)),
         specgen.with_mounts(_bind_mounts(hc)),
         specgen.with_oom_score_adj(int(hc.get("OomScoreAdj") or 0)),
         specgen.with_memory_limit(

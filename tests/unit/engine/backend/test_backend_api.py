@@ -115,3 +115,23 @@ async def test_body_errors(api: httpx.AsyncClient) -> None:
     assert r.status_code in (400, 500)
     r = await api.post("/containers/create", json={"Image": ""})
     assert (r.status_code, r.json()) == (400, {"message": "No command specified"})
+
+
+async def test_since_until_decimal_and_bodyless_commit(api: httpx.AsyncClient) -> None:
+    """P20: the CLI's "<seconds>.<nanoseconds>" reaches the backend; P21: docker commit sends no body."""
+    r = await api.post("/containers/create?name=t2", json={"Image": "busybox", "Cmd": ["echo", "hello"]})
+    assert (await api.post("/containers/t2/start")).status_code == 204
+    await api.post("/containers/t2/wait")
+    r = await api.get("/containers/t2/logs?stdout=1&since=1767225600.000000000&until=4102444800.5")
+    assert stdcopy.split(r.content) == [(1, b"hello\n")]
+    r = await api.get("/containers/t2/logs?stdout=1&until=1767225600.000000000")
+    assert (r.status_code, r.content) == (200, b"")
+    r = await api.get("/containers/t2/logs?stdout=1&since=10m")
+    assert (r.status_code, r.json()) == (500, {"message": 'strconv.ParseInt: parsing "10m": invalid syntax'})
+    r = await api.post("/commit?container=nosuch")
+    assert (r.status_code, r.json()) == (404, {"message": "No such container: nosuch"})
+    r = await api.post("/containers/nosuch/kill")
+    assert r.json() == {"message": "Cannot kill container: nosuch: No such container: nosuch"}
+    r = await api.get("/images/nosuch/json")
+    assert r.json() == {"message": "no such image: nosuch: No such image: nosuch:latest"}
+    assert (await api.delete("/containers/t2")).status_code == 204
