@@ -610,6 +610,51 @@ class TasksStub:
                 request_serializer=core__pb2.AttachRequest.SerializeToString,
                 response_deserializer=core__pb2.AttachFrame.FromString,
                 _registered_method=True)
+        self.Stdin = channel.stream_unary(
+                '/skiff.core.v1.Tasks/Stdin',
+                request_serializer=core__pb2.StdinRequest.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.CloseIO = channel.unary_unary(
+                '/skiff.core.v1.Tasks/CloseIO',
+                request_serializer=core__pb2.CloseIORequest.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ResizePty = channel.unary_unary(
+                '/skiff.core.v1.Tasks/ResizePty',
+                request_serializer=core__pb2.ResizePtyRequest.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Pause = channel.unary_unary(
+                '/skiff.core.v1.Tasks/Pause',
+                request_serializer=core__pb2.ContainerID.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Resume = channel.unary_unary(
+                '/skiff.core.v1.Tasks/Resume',
+                request_serializer=core__pb2.ContainerID.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Exec = channel.unary_unary(
+                '/skiff.core.v1.Tasks/Exec',
+                request_serializer=core__pb2.ExecProcessRequest.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
+        self.StartExec = channel.unary_unary(
+                '/skiff.core.v1.Tasks/StartExec',
+                request_serializer=core__pb2.ProcessRef.SerializeToString,
+                response_deserializer=core__pb2.ProcessState.FromString,
+                _registered_method=True)
+        self.WaitExec = channel.unary_unary(
+                '/skiff.core.v1.Tasks/WaitExec',
+                request_serializer=core__pb2.ProcessRef.SerializeToString,
+                response_deserializer=core__pb2.ProcessState.FromString,
+                _registered_method=True)
+        self.DeleteExec = channel.unary_unary(
+                '/skiff.core.v1.Tasks/DeleteExec',
+                request_serializer=core__pb2.ProcessRef.SerializeToString,
+                response_deserializer=core__pb2.ProcessState.FromString,
+                _registered_method=True)
 
 
 class TasksServicer:
@@ -670,6 +715,66 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stdin(self, request_iterator, context):
+        """bytes for the init's (or an exec's) stdin
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseIO(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResizePty(self, request, context):
+        """FAILED_PRECONDITION without a terminal
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Pause(self, request, context):
+        """runtime pause/resume (freezer cgroup)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Resume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Exec(self, request, context):
+        """exec: a process joining the running task's namespaces, a child of its shim (runtime `exec --detach`)
+        registers it; output is attachable from now on
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitExec(self, request, context):
+        """once it has exited and its output is drained
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TasksServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -712,6 +817,51 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.Attach,
                     request_deserializer=core__pb2.AttachRequest.FromString,
                     response_serializer=core__pb2.AttachFrame.SerializeToString,
+            ),
+            'Stdin': grpc.stream_unary_rpc_method_handler(
+                    servicer.Stdin,
+                    request_deserializer=core__pb2.StdinRequest.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'CloseIO': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseIO,
+                    request_deserializer=core__pb2.CloseIORequest.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'ResizePty': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResizePty,
+                    request_deserializer=core__pb2.ResizePtyRequest.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'Pause': grpc.unary_unary_rpc_method_handler(
+                    servicer.Pause,
+                    request_deserializer=core__pb2.ContainerID.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'Resume': grpc.unary_unary_rpc_method_handler(
+                    servicer.Resume,
+                    request_deserializer=core__pb2.ContainerID.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'Exec': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=core__pb2.ExecProcessRequest.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'StartExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartExec,
+                    request_deserializer=core__pb2.ProcessRef.FromString,
+                    response_serializer=core__pb2.ProcessState.SerializeToString,
+            ),
+            'WaitExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitExec,
+                    request_deserializer=core__pb2.ProcessRef.FromString,
+                    response_serializer=core__pb2.ProcessState.SerializeToString,
+            ),
+            'DeleteExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExec,
+                    request_deserializer=core__pb2.ProcessRef.FromString,
+                    response_serializer=core__pb2.ProcessState.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -930,6 +1080,249 @@ class Tasks:
             '/skiff.core.v1.Tasks/Attach',
             core__pb2.AttachRequest.SerializeToString,
             core__pb2.AttachFrame.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stdin(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/skiff.core.v1.Tasks/Stdin',
+            core__pb2.StdinRequest.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseIO(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/CloseIO',
+            core__pb2.CloseIORequest.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResizePty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/ResizePty',
+            core__pb2.ResizePtyRequest.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Pause(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/Pause',
+            core__pb2.ContainerID.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Resume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/Resume',
+            core__pb2.ContainerID.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/Exec',
+            core__pb2.ExecProcessRequest.SerializeToString,
+            core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/StartExec',
+            core__pb2.ProcessRef.SerializeToString,
+            core__pb2.ProcessState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/WaitExec',
+            core__pb2.ProcessRef.SerializeToString,
+            core__pb2.ProcessState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/DeleteExec',
+            core__pb2.ProcessRef.SerializeToString,
+            core__pb2.ProcessState.FromString,
             options,
             channel_credentials,
             insecure,
