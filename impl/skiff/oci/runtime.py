@@ -124,14 +124,17 @@ class Namespace(Model):
 
 
 class Resources(Model):
-    """The resource limits Skiff applies so far (others are ignored)."""
+    """``linux.resources``: the common limits as fields, the whole OCI object as ``raw`` (the cgroup writer's
+    input; a mapping, so a Resources does not hash)."""
 
     memory_limit: int | None = None
     pids_limit: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Resources:
-        return cls(memory_limit=d.get("memory", {}).get("limit"), pids_limit=d.get("pids", {}).get("limit"))
+        return cls(memory_limit=d.get("memory", {}).get("limit"), pids_limit=d.get("pids", {}).get("limit"),
+                   raw=dict(d))
 
 
 class SyscallArg(Model):

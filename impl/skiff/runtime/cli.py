@@ -34,6 +34,8 @@ commands:
   kill [--all] ID [SIGNAL]
   delete [--force] ID
   list [--format table|json] [--quiet]
+  pause ID, resume ID, ps [--format table|json] ID [PS ARGS], events [--stats] [--interval D] ID
+  update [-r FILE|-] [--memory N] [--cpu-quota N] [--pids-limit N] ... ID, features
 """
 
 
@@ -59,6 +61,10 @@ class Args:
         self.force = False
         self.format = "table"
         self.quiet = False
+        self.resources = ""
+        self.stats = False
+        self.interval = "5s"
+        self.ps_args: list[str] = []
 
 
 # flag -> attribute; value flags take an argument, bool flags do not
@@ -78,6 +84,18 @@ COMMAND_FLAGS: dict[str, tuple[dict[str, str], dict[str, str], tuple[str, ...], 
     "delete": ({}, {"force": "force", "f": "force"}, ("id",), 1),
     "list": ({"format": "format", "f": "format"}, {"quiet": "quiet", "q": "quiet"}, (), 0),
 }
+# the verbs of skiff.runtime.verbs (pause, resume, ps, update, events, features)
+UPDATE_FLAGS = ("memory", "memory-swap", "memory-reservation", "kernel-memory", "cpu-shares", "cpu-period",
+                "cpu-quota", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight")
+COMMAND_FLAGS.update({
+    "pause": ({}, {}, ("id",), 1),
+    "resume": ({}, {}, ("id",), 1),
+    "ps": ({"format": "format", "f": "format"}, {}, ("id", "ps1", "ps2", "ps3", "ps4", "ps5"), 1),
+    "update": ({"resources": "resources", "r": "resources", **{f: "upd_" + f for f in UPDATE_FLAGS}}, {},
+               ("id",), 1),
+    "events": ({"interval": "interval"}, {"stats": "stats"}, ("id",), 1),
+    "features": ({}, {}, (), 0),
+})
 CHOICES = {"log_format": ("text", "json"), "format": ("table", "json")}
 
 
@@ -259,9 +277,60 @@ def _wait_and_delete(root: str, container_id: str, init_pid: int) -> int:
     return code
 
 
+def cmd_pause(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    verbs.pause(a.root, a.id)
+    return 0
+
+
+def cmd_resume(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    verbs.resume(a.root, a.id)
+    return 0
+
+
+def cmd_ps(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    extra = [getattr(a, f"ps{i}", "") for i in range(1, 6)]
+    verbs.ps(a.root, a.id, a.format, [x for x in extra if x])
+    return 0
+
+
+def cmd_update(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    flags = {f: str(getattr(a, "upd_" + f)) for f in UPDATE_FLAGS if hasattr(a, "upd_" + f)}
+    verbs.update(a.root, a.id, a.resources, flags)
+    return 0
+
+
+def cmd_events(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    text = a.interval.strip()
+    try:
+        interval = float(text[:-2]) / 1000 if text.endswith("ms") else float(text.rstrip("s"))
+    except ValueError:
+        raise ContainerError(f"invalid value {a.interval!r} for flag --interval") from None
+    verbs.events(a.root, a.id, a.stats, max(interval, 0.01))
+    return 0
+
+
+def cmd_features(a: Args) -> int:
+    from skiff.runtime import verbs
+
+    verbs.features()
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Args], int]] = {
     "create": cmd_create, "start": cmd_start, "state": cmd_state, "kill": cmd_kill,
     "delete": cmd_delete, "list": cmd_list, "run": cmd_run,
+    "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "update": cmd_update, "events": cmd_events,
+    "features": cmd_features,
 }
 
 

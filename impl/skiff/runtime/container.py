@@ -107,8 +107,9 @@ def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: S
         if spec.linux.cgroups_path:
             cgroups = V1Cgroups.for_path(spec.linux.cgroups_path)
             cgroups.create()
-            resources = spec.linux.resources
-            cgroups.set_limits(resources.memory_limit, resources.pids_limit)
+            from skiff.runtime.cgroups import resources
+
+            resources.apply(cgroups.paths, spec.linux.resources.raw, devices=[])
         if sys is None:
             from skiff.runtime.syscalls.linux import LinuxSyscalls
 
@@ -323,6 +324,12 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
 
 def destroy(root: str, record: ContainerRecord) -> None:
     """SIGKILL what is left (init, then the cgroup's processes); remove the cgroups and the state dir."""
+    if record.cgroup_paths and state.frozen(record.cgroup_paths):  # paused: SIGKILL pends until thawed
+        from skiff.runtime.cgroups import resources
+
+        for pid in _cgroups(record).pids():
+            _kill_quietly(pid, SIGKILL)
+        resources.freeze(record.cgroup_paths, False)
     if state.init_alive(record):
         _kill_quietly(record.pid, SIGKILL)
         _wait_gone(record.pid, record.start_time)

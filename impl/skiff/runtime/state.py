@@ -23,7 +23,8 @@ class Status:
     CREATED = "created"
     RUNNING = "running"
     STOPPED = "stopped"
-    ALL = (CREATING, CREATED, RUNNING, STOPPED)
+    PAUSED = "paused"
+    ALL = (CREATING, CREATED, RUNNING, STOPPED, PAUSED)
 
 
 def can_start(status: str) -> None:
@@ -36,13 +37,13 @@ def can_start(status: str) -> None:
 
 
 def can_kill(status: str) -> None:
-    if status not in (Status.CREATED, Status.RUNNING):
+    if status not in (Status.CREATED, Status.RUNNING, Status.PAUSED):
         raise ContainerError("container not running")
 
 
 def can_delete(container_id: str, status: str, force: bool) -> None:
-    if status == Status.RUNNING and not force:
-        raise ContainerError(f"cannot delete container {container_id} that is not stopped: running")
+    if status in (Status.RUNNING, Status.PAUSED) and not force:
+        raise ContainerError(f"cannot delete container {container_id} that is not stopped: {status}")
     if status == Status.CREATING and not force:
         raise ContainerError(f"cannot delete container {container_id} that is not stopped: creating")
 
@@ -125,4 +126,18 @@ def status(root: str, record: ContainerRecord) -> str:
         return Status.STOPPED
     if os.path.exists(os.path.join(state_dir(root, record.id), FIFO)):
         return Status.CREATED
+    if frozen(record.cgroup_paths):
+        return Status.PAUSED
     return Status.RUNNING
+
+
+def frozen(cgroup_paths: dict[str, str]) -> bool:
+    """Paused means the v1 freezer says FROZEN (``pause`` waits until it does)."""
+    for name, path in cgroup_paths.items():
+        if "freezer" in name.split(","):
+            try:
+                with open(os.path.join(path, "freezer.state")) as f:
+                    return f.read().strip() == "FROZEN"
+            except OSError:
+                return False
+    return False
