@@ -95,6 +95,9 @@ async def serve(args: argparse.Namespace) -> None:
     pb_grpc.add_TasksServicer_to_server(server.TasksServicer(tasks), grpc_server)
     pb_grpc.add_EventsServicer_to_server(server.EventsServicer(exchange), grpc_server)
     pb_grpc.add_IntrospectionServicer_to_server(server.IntrospectionServicer(), grpc_server)
+    from skiff.core import transfer_server  # the Transfer service (distribution.proto)
+    transfer_server.tpb_grpc.add_TransferServicer_to_server(transfer_server.TransferServicer(images),
+                                                            grpc_server)
 
     address = Path(args.address)
     address.parent.mkdir(parents=True, exist_ok=True)

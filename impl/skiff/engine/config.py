@@ -26,6 +26,7 @@ class DaemonConfig:
     debug: bool = False
     log_level: str = "info"
     init_path: str | None = None  # --init-path: the init for --init; None looks up docker-init on PATH
+    insecure_registries: list[str] = field(default_factory=list)  # besides 127.0.0.0/8, as dockerd
 
     @property
     def effective_hosts(self) -> list[str]:

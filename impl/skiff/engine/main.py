@@ -37,7 +37,7 @@ FILE_KEYS: dict[str, str] = {
     "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "containerd": "containerd",
     "tls": "tls", "tlsverify": "tlsverify", "tlscacert": "tlscacert", "tlscert": "tlscert",
     "tlskey": "tlskey", "debug": "debug", "log-level": "log_level", "insecure-tcp": "insecure_tcp",
-    "init-path": "init_path",
+    "init-path": "init_path", "insecure-registries": "insecure_registries",
 }
 
 
@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["debug", "info", "warn", "error", "fatal"], help="set the logging level")
     p.add_argument("-D", "--debug", action="store_const", const=True, help="enable debug mode")
     p.add_argument("--init-path", dest="init_path", help="path to the docker-init binary")
+    p.add_argument("--insecure-registry", dest="insecure_registries", action="append",
+                   help="registry (host[:port] or CIDR) to reach over plain HTTP or unverified TLS")
     p.add_argument("--validate", action="store_true", help="validate the configuration and exit")
     return p
 
@@ -109,6 +111,10 @@ def load_config(argv: list[str] | None = None) -> tuple[DaemonConfig, bool]:
             if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
                 raise ConfigError("hosts must be a list of strings")
             config.hosts = list(value)
+        elif dest == "insecure_registries":
+            if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+                raise ConfigError("insecure-registries must be a list of strings")
+            config.insecure_registries = list(value)
         elif dest in ("data_root", "exec_root"):
             setattr(config, dest, Path(value))
         elif dest in ("tls", "tlsverify", "debug", "insecure_tcp"):

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from connexion import request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
 from skiff.engine.backend.images import ImageService
@@ -80,10 +80,22 @@ async def commit(
 
 
 async def push(name: str, tag: str | None = None, x_registry_auth: str | None = None, **_: Any) -> Response:
-    if not x_registry_auth and not request.headers.get("x-registry-auth"):
+    auth = x_registry_auth or request.headers.get("x-registry-auth")
+    if not auth:
         raise errdefs.InvalidArgument("Bad parameters and missing X-Registry-Auth: EOF")
-    lines = [line async for line in _backend().push(name, tag)]
-    return Response(b"".join(lines), media_type="application/json")
+    return StreamingResponse(_backend().push(name, tag, auth), media_type="application/json")
+
+
+async def get(name: str, **_: Any) -> Response:
+    """``docker save`` of one image: a docker-save tar, streamed (errors before the first byte)."""
+    return StreamingResponse(await _backend().distribution().save([name]), media_type="application/x-tar")
+
+
+async def get_all(names: list[str] | str | None = None, **_: Any) -> Response:
+    wanted = parse_qs(request.scope.get("query_string", b"").decode()).get("names", [])
+    if not wanted:
+        wanted = [names] if isinstance(names, str) else list(names or [])
+    return StreamingResponse(await _backend().distribution().save(wanted), media_type="application/x-tar")
 
 
 async def search(term: str, limit: int | None = None, filters: str | None = None, **_: Any) -> Response:
@@ -120,8 +132,9 @@ async def create(
     """Import (``fromSrc=-``) or pull (``fromImage``)."""
     backend = _backend()
     if from_image:
-        await backend.pull(from_image, tag)
-        return Response(status_code=200)
+        auth = request.headers.get("x-registry-auth")
+        return StreamingResponse(await backend.pull(from_image, tag, auth, platform),
+                                 media_type="application/json")
     if from_src is None:
         raise errdefs.InvalidArgument("fromImage or fromSrc is required")
     if from_src != "-":

@@ -8,6 +8,7 @@ from typing import Any
 from skiff.engine.backend.containers import ContainerService
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
+from skiff.engine.backend.networks import NetworkService
 from skiff.engine.config import DaemonConfig
 from skiff.engine.context import Services
 
@@ -21,6 +22,7 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
     containers: ContainerService | None = None
     events = EventBus()
     images = ImageService(core, users=lambda: containers, events=events)
+    images.insecure_registries = list(getattr(config, "insecure_registries", []))
     containers = ContainerService(
         core,
         images,
@@ -29,6 +31,7 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
         events=events,
         init_path=config.init_path,
     )
+    containers.network = NetworkService.for_daemon(config.data_root, config.exec_root)
     try:
         asyncio.get_running_loop()
         containers.start_background()

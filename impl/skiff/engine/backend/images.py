@@ -54,6 +54,8 @@ class ImageService:
         self.core = core
         self._users = users
         self.events = events if events is not None else EventBus()
+        self.insecure_registries: list[str] = []  # daemon.json insecure-registries
+        self._distribution: Any = None
 
     # ---------- lookup ----------
     async def resolve(self, ref: str) -> Any:
@@ -366,20 +368,26 @@ class ImageService:
         message = await _dial_error(name, int(port or (80 if insecure else 443)))
         return f'Get "{scheme}://{url_host}/v2/": {message}' if message else ""
 
-    async def push(self, name: str, tag: str | None) -> AsyncIterator[bytes]:
-        """Pushing is a later issue: the JSON stream dockerd writes when the registry cannot be reached."""
+    async def push(self, name: str, tag: str | None, auth: str | None = None) -> AsyncIterator[bytes]:
+        """``POST /images/{name}/push``: the core's Transfer service; dockerd's JSON stream."""
         ref = reference.parse(name)
-        yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
         wanted = f"{ref.familiar_repository()}:{tag}" if tag else name
         try:
             await self.resolve(wanted)
-            message = (
-                await self._registry_error(ref.domain)
-                or f"pushing to {ref.domain} is not supported by skiff yet"
-            )
         except errdefs.NotFound:
+            yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
             message = f"An image does not exist locally with the tag: {ref.familiar_repository()}"
-        yield stream_line({"errorDetail": {"message": message}, "error": message})
+            yield stream_line({"errorDetail": {"message": message}, "error": message})
+            return
+        async for line in self.distribution().push(str(reference.parse(wanted).with_default_tag()), auth):
+            yield line
+
+    def distribution(self) -> Any:
+        from skiff.engine.backend.distribution import Distribution
+
+        if self._distribution is None:
+            self._distribution = Distribution(self.core, self.insecure_registries)
+        return self._distribution
 
     async def search(self, term: str) -> list[dict[str, Any]]:
         """Searching is a later issue: answer as dockerd does when the index cannot be reached."""
@@ -400,12 +408,21 @@ class ImageService:
                 )
         raise errdefs.NotImplemented_("searching a registry is not supported by skiff yet")
 
-    async def pull(self, from_image: str, tag: str | None) -> None:
-        """Pulling is a later issue: answer as Docker does when the registry cannot be reached."""
-        message = await self._registry_error(reference.parse(from_image).domain)
-        if message:
-            raise errdefs.Unknown(message)
-        raise errdefs.NotImplemented_(f"pulling {from_image} is not supported by skiff yet")
+    async def pull(
+        self, from_image: str, tag: str | None, auth: str | None = None, platform: str | None = None
+    ) -> AsyncIterator[bytes]:
+        """``POST /images/create?fromImage=``: errors before the first progress line are raised."""
+        ref = reference.parse(from_image)
+        if tag and not ref.tag and not ref.digest:
+            ref = reference.parse(f"{from_image}@{tag}" if ":" in tag else f"{from_image}:{tag}")
+        if ref.domain == reference.DEFAULT_DOMAIN:
+            message = await self._registry_error(ref.domain)
+            if message:
+                raise errdefs.Unknown(message)
+        lines: AsyncIterator[bytes] = await self.distribution().pull(
+            str(ref.with_default_tag()), auth, platform or ""
+        )
+        return lines
 
 
 def _reference_matches(pattern: str, tag: str) -> bool:

@@ -1,0 +1,1 @@
+"""Moving images to and from registries (pull, push) and archives (export)."""

@@ -1,0 +1,289 @@
+"""A registry v2 HTTP client: auth (basic and bearer tokens), manifests, blobs, uploads, mounts.
+
+Blocking (httpx's sync client): the transfer code calls it from worker threads. One ``Registry`` per
+registry host and operation; it remembers the scheme that answered and the tokens per scope.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+import httpx
+
+from skiff import errdefs
+from skiff.core.images import mediatypes as mt
+
+DOCKER_HUB = "docker.io"
+HUB_ENDPOINT = "registry-1.docker.io"
+MANIFEST_ACCEPT = ", ".join([mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.OCI_MANIFEST, mt.OCI_INDEX])
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str = ""
+    password: str = ""
+    identity_token: str = ""
+    registry_token: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    media_type: str
+    data: bytes
+    digest: str
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _registry_error(resp: httpx.Response, what: str) -> errdefs.SkiffError:
+    """The registry's own error message (``errors[0].message``) as Docker shows it."""
+    try:
+        errors = resp.json().get("errors") or []
+        first = errors[0]
+        code, message = str(first.get("code", "")), str(first.get("message", ""))
+    except (ValueError, AttributeError, IndexError, TypeError):
+        code, message = "", resp.reason_phrase
+    if resp.status_code == 401:
+        return errdefs.Unknown("unauthorized: authentication required" if not message
+                               else f"unauthorized: {message}")
+    if resp.status_code == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"):
+        return errdefs.NotFound(f"{what}: {message.lower() or 'not found'}")
+    if resp.status_code == 403:
+        return errdefs.Unknown(f"denied: {message or 'requested access to the resource is denied'}")
+    return errdefs.Unknown(f"{what}: {resp.status_code} {message}".strip())
+
+
+class Registry:
+    """One registry host (``127.0.0.1:5000``, ``docker.io``)."""
+
+    def __init__(self, domain: str, creds: Credentials | None = None, insecure: bool = False) -> None:
+        self.domain = domain
+        self.host = HUB_ENDPOINT if domain == DOCKER_HUB else domain
+        self.creds = creds or Credentials()
+        self.insecure = insecure
+        self._base = ""
+        self._tokens: dict[str, str] = {}
+        self._basic = False
+        self._lock = threading.Lock()
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
+        self._client = httpx.Client(timeout=TIMEOUT, verify=not insecure, follow_redirects=True,
+                                    limits=limits, trust_env=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------- endpoint and auth ----------
+    @property
+    def base(self) -> str:
+        """``https://host`` or, for an insecure registry that does not speak TLS, ``http://host``."""
+        with self._lock:
+            if self._base:
+                return self._base
+            errors = []
+            for scheme in ("https", "http") if self.insecure else ("https",):
+                url = f"{scheme}://{self.host}/v2/"
+                try:
+                    self._client.get(url)
+                    self._base = f"{scheme}://{self.host}"
+                    return self._base
+                except httpx.HTTPError as err:
+                    errors.append(f'Get "{url}": {_dial_message(err)}')
+            if len(errors) == 2:
+                raise errdefs.Unknown(errors[1])
+            raise errdefs.Unknown(errors[0])
+
+    def _auth_header(self, scope: str) -> dict[str, str]:
+        if scope in self._tokens:
+            return {"Authorization": f"Bearer {self._tokens[scope]}"}
+        if self.creds.registry_token:
+            return {"Authorization": f"Bearer {self.creds.registry_token}"}
+        if self._basic and self.creds.username:
+            raw = f"{self.creds.username}:{self.creds.password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        return {}
+
+    def _authorize(self, resp: httpx.Response, scope: str) -> bool:
+        """Answer a 401 challenge; False when there is nothing new to try."""
+        challenge = resp.headers.get("www-authenticate", "")
+        kind = challenge.split(" ", 1)[0].lower()
+        if kind == "basic":
+            if self._basic or not self.creds.username:
+                return False
+            self._basic = True
+            return True
+        if kind != "bearer" or scope in self._tokens:
+            return False
+        params = dict(_CHALLENGE.findall(challenge))
+        realm = params.get("realm", "")
+        if not realm:
+            return False
+        query: dict[str, str] = {}
+        if params.get("service"):
+            query["service"] = params["service"]
+        if scope:
+            query["scope"] = scope
+        auth = None
+        if self.creds.username:
+            auth = (self.creds.username, self.creds.password)
+        tok = self._client.get(realm + ("?" + urlencode(query) if query else ""), auth=auth)
+        if tok.status_code != 200:
+            raise _registry_error(tok, "get token")
+        body = tok.json()
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            return False
+        self._tokens[scope] = str(token)
+        return True
+
+    def request(self, method: str, path: str, scope: str, **kwargs: Any) -> httpx.Response:
+        """One request with auth; a 401 is answered once (credentials or a token) and retried."""
+        url = path if path.startswith("http") else self.base + path
+        headers = dict(kwargs.pop("headers", {}) or {})
+        for _ in range(3):
+            auth = self._auth_header(scope)
+            resp = self._client.request(method, url, headers={**headers, **auth}, **kwargs)
+            if resp.status_code != 401 or not self._authorize(resp, scope):
+                return resp
+            resp.close()
+        return resp
+
+    def stream(self, method: str, path: str, scope: str, **kwargs: Any) -> httpx.Response:
+        """Like ``request`` but the body is not read: the caller iterates and closes it."""
+        url = path if path.startswith("http") else self.base + path
+        headers = dict(kwargs.pop("headers", {}) or {})
+        for _ in range(3):
+            req = self._client.build_request(method, url, headers={**headers, **self._auth_header(scope)},
+                                             **kwargs)
+            resp = self._client.send(req, stream=True)
+            if resp.status_code != 401:
+                return resp
+            resp.read()
+            resp.close()
+            if not self._authorize(resp, scope):
+                return resp
+        return resp
+
+    def ping(self) -> None:
+        """``GET /v2/`` with the credentials: Docker's login check."""
+        resp = self.request("GET", "/v2/", "")
+        if resp.status_code == 401:
+            raise errdefs.Unknown("unauthorized: incorrect username or password")
+        if resp.status_code >= 400:
+            raise _registry_error(resp, "login")
+
+    # ---------- manifests ----------
+    def get_manifest(self, repo: str, ref: str) -> Manifest:
+        scope = f"repository:{repo}:pull"
+        resp = self.request("GET", f"/v2/{repo}/manifests/{ref}", scope, headers={"Accept": MANIFEST_ACCEPT})
+        if resp.status_code >= 400:
+            shown = f"{self.domain}/{repo}" + (f"@{ref}" if ref.startswith("sha256:") else f":{ref}")
+            if self.domain == DOCKER_HUB:
+                shown = shown.removeprefix(f"{DOCKER_HUB}/").removeprefix("library/")
+            if resp.status_code == 401:
+                raise errdefs.NotFound(f"pull access denied for {shown.rsplit(':', 1)[0]}, repository does "
+                                       "not exist or may require 'docker login': denied: requested access "
+                                       "to the resource is denied")
+            err = _registry_error(resp, "manifest")
+            if isinstance(err, errdefs.NotFound):
+                raise errdefs.NotFound(f"manifest for {shown} not found: {_error_text(resp)}")
+            raise err
+        data = resp.content
+        digest = digest_of(data)
+        if ref.startswith("sha256:") and digest != ref:
+            raise errdefs.InvalidArgument(f"manifest verification failed for digest {ref}")
+        media_type = resp.headers.get("content-type", "").split(";")[0].strip()
+        return Manifest(media_type, data, digest)
+
+    def put_manifest(self, repo: str, tag: str, media_type: str, data: bytes) -> str:
+        scope = f"repository:{repo}:pull,push"
+        resp = self.request("PUT", f"/v2/{repo}/manifests/{tag}", scope, content=data,
+                            headers={"Content-Type": media_type})
+        if resp.status_code not in (200, 201, 202):
+            raise _registry_error(resp, "put manifest")
+        return resp.headers.get("docker-content-digest") or digest_of(data)
+
+    # ---------- blobs ----------
+    def open_blob(self, repo: str, digest: str, offset: int = 0) -> httpx.Response:
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        resp = self.stream("GET", f"/v2/{repo}/blobs/{digest}", f"repository:{repo}:pull", headers=headers)
+        if resp.status_code >= 400:
+            resp.read()
+            resp.close()
+            raise _registry_error(resp, f"blob {digest}")
+        return resp
+
+    def get_blob(self, repo: str, digest: str) -> bytes:
+        resp = self.request("GET", f"/v2/{repo}/blobs/{digest}", f"repository:{repo}:pull")
+        if resp.status_code >= 400:
+            raise _registry_error(resp, f"blob {digest}")
+        if digest_of(resp.content) != digest:
+            raise errdefs.InvalidArgument(f"blob {digest}: digest mismatch")
+        return resp.content
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        resp = self.request("HEAD", f"/v2/{repo}/blobs/{digest}", f"repository:{repo}:pull,push")
+        return resp.status_code == 200
+
+    def start_upload(self, repo: str, mount: str = "", from_repo: str = "") -> tuple[bool, str]:
+        """(mounted, upload location). With ``mount``/``from_repo`` the registry may link the blob (201)."""
+        scope = f"repository:{repo}:pull,push"
+        query = f"?mount={mount}&from={from_repo}" if mount else ""
+        if mount:
+            scope += f" repository:{from_repo}:pull"
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope)
+        if resp.status_code == 201 and mount:
+            return True, ""
+        if resp.status_code != 202:
+            raise _registry_error(resp, "start upload")
+        return False, urljoin(self.base + "/", resp.headers["location"])
+
+    def upload(self, repo: str, location: str, chunks: Iterator[bytes], digest: str) -> None:
+        """PATCH the data as one chunked request, then PUT with the digest to commit it."""
+        scope = f"repository:{repo}:pull,push"
+        resp = self.request("PATCH", location, scope, content=chunks,
+                            headers={"Content-Type": "application/octet-stream"})
+        if resp.status_code != 202:
+            raise _registry_error(resp, "upload blob")
+        location = urljoin(self.base + "/", resp.headers["location"])
+        sep = "&" if "?" in location else "?"
+        resp = self.request("PUT", f"{location}{sep}digest={digest}", scope)
+        if resp.status_code != 201:
+            raise _registry_error(resp, "commit blob")
+
+
+def _error_text(resp: httpx.Response) -> str:
+    """``manifest unknown: manifest unknown``: the registry's code (lower case, spaced) and message."""
+    try:
+        first = (resp.json().get("errors") or [])[0]
+        return f"{str(first.get('code', '')).lower().replace('_', ' ')}: {first.get('message', '')}"
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return resp.reason_phrase.lower()
+
+
+def _dial_message(err: httpx.HTTPError) -> str:
+    cause: Any = err.__context__ or err.__cause__
+    text = str(cause or err)
+    if "Connection refused" in text or "connection refused" in text.lower():
+        return "connect: connection refused"
+    if "Name or service not known" in text or "Temporary failure in name resolution" in text:
+        return "dial tcp: lookup: no such host"
+    if "SSL" in text or "ssl" in text:
+        return "http: server gave HTTP response to HTTPS client"
+    return text or type(err).__name__
