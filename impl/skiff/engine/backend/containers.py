@@ -27,6 +27,7 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core import specgen
+from skiff.core.specopts import network as net_specopts
 from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
@@ -37,6 +38,7 @@ from skiff.engine.backend import top as top_mod
 from skiff.engine.backend import volumes as volumes_mod
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
+from skiff.engine.backend.networks import NetworkService
 from skiff.engine.backend.record import Container, State
 from skiff.engine.backend.store import Store
 from skiff.engine.streams import StdcopyDecoder
@@ -223,6 +225,7 @@ class ContainerService:
         self._background: set[asyncio.Task[Any]] = set()
         self._reconciled = False
         self.events = events if events is not None else EventBus()
+        self.network: NetworkService | None = None  # set by build_services (a real daemon)
         self.store.load()
 
     # ---------- plumbing ----------
@@ -302,6 +305,8 @@ class ContainerService:
                 self._ensure_watch(record.id, record.state.pid)
         if not self._reconciled:
             self._reconciled = True
+            if self.network is not None:
+                await self.network.reconcile({r.id: r for r in self.store if r.state.running})
             await self._remove_orphans(set(tasks))
 
     async def _remove_orphans(self, task_ids: set[str]) -> None:
@@ -370,6 +375,7 @@ class ContainerService:
             st.pid = 0
             st.exit_code = exit_status
             st.finished_at = exited_at if exited_at and not timefmt.is_zero(exited_at) else timefmt.now()
+            await self._release_network(cid)
             delay = self._restart_delay(record, rt)
             if delay is not None:
                 # dockerd's SetRestarting: still "running" for waiters, but restarting and without a pid
@@ -571,8 +577,13 @@ class ContainerService:
             if st.dead:
                 raise errdefs.Conflict("container is marked for removal and cannot be started")
             try:
+                if self.network is not None:
+                    await self.network.setup(record, self.store.get)
                 spec = runspec.build_spec(record, self.init_path)
+                if self.network is not None:
+                    net_specopts.with_network_namespace(self.network.netns_path(record.id))(spec)
             except errdefs.SkiffError as err:
+                await self._release_network(record.id)
                 self._start_failed(record, str(err), 128)
                 self._release_pending(rt, None)
                 raise
@@ -583,6 +594,7 @@ class ContainerService:
                 code, answer = translate_start_error(str(err), record.path)
                 self._start_failed(record, str(answer), code)
                 self._release_pending(rt, None)
+                await self._release_network(record.id)
                 raise answer from None
             await self._wire_pending(rt, record.id, (offset, rt.generation))
             try:
@@ -592,6 +604,7 @@ class ContainerService:
                     await self.core.tasks_delete(record.id)
                 code, answer = translate_start_error(str(err), record.path)
                 self._start_failed(record, str(answer), code)
+                await self._release_network(record.id)
                 rt.generation += 1
                 await self._notify()
                 raise answer from None
@@ -608,6 +621,13 @@ class ContainerService:
             self._publish(record, "start")
         await self._notify()
         return True
+
+    async def _release_network(self, cid: str) -> None:
+        if self.network is not None:
+            try:
+                await self.network.release(cid)
+            except Exception as err:
+                log.warning("cannot release the network of %s: %s", cid, err)
 
     def _start_failed(self, record: Container, message: str, code: int) -> None:
         record.state.error = message
@@ -890,6 +910,7 @@ class ContainerService:
                     record.state.removing = False
                     raise
             self.store.remove(record)
+            await self._release_network(record.id)
             rt.removed = True
             if volumes:
                 self._remove_anonymous_volumes(record)
@@ -1097,6 +1118,8 @@ class ContainerService:
             "MacAddress": "",
             "Networks": {},
         }
+        if self.network is not None:
+            out["NetworkSettings"] = self.network.settings(record)
         return out
 
     async def _usage(self, record: Container) -> int:

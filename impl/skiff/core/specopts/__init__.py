@@ -1,0 +1,1 @@
+"""Spec options owned by one concern each (networking, resources), applied after specgen."""

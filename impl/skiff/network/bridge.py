@@ -1,0 +1,131 @@
+"""Linux bridges and veth pairs through netlink (pyroute2): the bridge driver's data plane."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyroute2 import IPRoute  # type: ignore[import-untyped]
+from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+from skiff.network import netns
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One container interface: the host end on ``bridge``, ``ifname`` inside the netns."""
+
+    bridge: str
+    host_ifname: str
+    ifname: str
+    address: str  # dotted quad
+    prefixlen: int
+    gateway: str
+    mac: str
+    default_route: bool = True
+
+
+def _sysfs_write(path: str, value: str) -> None:
+    with contextlib.suppress(OSError), open(path, "w") as f:
+        f.write(value)
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 1500) -> None:
+    """The bridge with its gateway address, up; bridged frames do not traverse the host's iptables
+    (br_netfilter would send them to a FORWARD chain that another engine's policy may drop)."""
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            with contextlib.suppress(NetlinkError):
+                ipr.link("add", ifname=name, kind="bridge")
+            found = ipr.link_lookup(ifname=name)
+        idx = found[0]
+        have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=2)}
+        if (gateway, prefixlen) not in have:
+            with contextlib.suppress(NetlinkError):
+                ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+        ipr.link("set", index=idx, state="up", mtu=mtu)
+    for opt in ("nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables"):
+        _sysfs_write(f"/sys/class/net/{name}/bridge/{opt}", "0")
+    _sysfs_write("/proc/sys/net/ipv4/ip_forward", "1")
+
+
+def delete_link(name: str) -> None:
+    with IPRoute() as ipr, contextlib.suppress(NetlinkError):
+        found = ipr.link_lookup(ifname=name)
+        if found:
+            ipr.link("del", index=found[0])
+
+
+def link_exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
+
+
+def list_links(prefix: str) -> list[str]:
+    with IPRoute() as ipr:
+        names = [str(link.get_attr("IFLA_IFNAME")) for link in ipr.get_links()]
+    return [n for n in names if n.startswith(prefix)]
+
+
+def host_ifname() -> str:
+    """dockerd's naming: ``veth`` and 7 hex digits."""
+    return "veth" + secrets.token_hex(4)[:7]
+
+
+def attach(ep: Endpoint, ns_path: Path | str) -> None:
+    """Create the veth pair, put the host end on the bridge and the other in the netns as ``ifname``
+    with its address, MAC and default route."""
+    peer_tmp = "skp" + secrets.token_hex(4)[:7]
+    with IPRoute() as ipr:
+        br = ipr.link_lookup(ifname=ep.bridge)[0]
+        ipr.link("add", ifname=ep.host_ifname, kind="veth", peer={"ifname": peer_tmp})
+        try:
+            host = ipr.link_lookup(ifname=ep.host_ifname)[0]
+            peer = ipr.link_lookup(ifname=peer_tmp)[0]
+            ipr.link("set", index=host, master=br, state="up")
+            fd = open(ns_path, "rb")  # noqa: SIM115 - held only for the move
+            try:
+                ipr.link("set", index=peer, net_ns_fd=fd.fileno())
+            finally:
+                fd.close()
+        except BaseException:
+            with contextlib.suppress(NetlinkError):
+                ipr.link("del", ifname=ep.host_ifname)
+            raise
+
+    def inside() -> None:
+        with IPRoute() as nsr:
+            lo = nsr.link_lookup(ifname="lo")[0]
+            nsr.link("set", index=lo, state="up")
+            idx = nsr.link_lookup(ifname=peer_tmp)[0]
+            nsr.link("set", index=idx, ifname=ep.ifname, address=ep.mac)
+            nsr.addr("add", index=idx, address=ep.address, prefixlen=ep.prefixlen)
+            nsr.link("set", index=idx, state="up")
+            if ep.default_route:
+                nsr.route("add", dst="0.0.0.0/0", gateway=ep.gateway)
+
+    netns.run_in(ns_path, inside)
+
+
+def detach(ep_host_ifname: str, ns_path: Path | str | None = None, ifname: str = "") -> None:
+    """Remove a container interface (the pair goes with either end)."""
+    delete_link(ep_host_ifname)
+    if ns_path and ifname:
+
+        def inside() -> None:
+            with IPRoute() as nsr, contextlib.suppress(NetlinkError):
+                found = nsr.link_lookup(ifname=ifname)
+                if found:
+                    nsr.link("del", index=found[0])
+
+        with contextlib.suppress(OSError):
+            netns.run_in(ns_path, inside)
+
+
+def loopback_up() -> None:
+    """Inside a fresh netns: ``lo`` up (what a netns created by the runtime would have)."""
+    with IPRoute() as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
