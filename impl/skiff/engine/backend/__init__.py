@@ -9,7 +9,6 @@ from skiff.engine.backend.containers import ContainerService
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.networks import NetworkService
-from skiff.engine.backend.networks import NetworkService
 from skiff.engine.config import DaemonConfig
 from skiff.engine.context import Services
 
@@ -32,7 +31,6 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
         events=events,
         init_path=config.init_path,
     )
-    containers.network = NetworkService.for_daemon(config.data_root, config.exec_root)
     containers.network = NetworkService.for_daemon(config.data_root, config.exec_root)
     try:
         asyncio.get_running_loop()
