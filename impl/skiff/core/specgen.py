@@ -115,8 +115,6 @@ def _default_device_rules() -> list[dict[str, Any]]:
     rules = [_device_rule(False, None, None, None)]
     for major, minor in ((1, 5), (1, 3), (1, 9), (1, 8), (5, 0), (5, 1)):
         rules.append(_device_rule(True, "c", major, minor))
-    rules.append(_device_rule(True, "c", 5, 2))  # /dev/ptmx and the ptys of -t and exec -t, as Docker
-    rules.append(_device_rule(True, "c", 136, None))
     rules.append(_device_rule(False, "c", 10, 229))  # /dev/net/tun
     return rules
 
