@@ -213,8 +213,10 @@ class CoreClient:
         return int(resp.size)
 
     # ---------- tasks ----------
-    async def tasks_create(self, container_id: str, spec: bytes, log_path: str = "") -> pb.Task:
-        req = pb.CreateTaskRequest(container_id=container_id, spec=spec, log_path=log_path)
+    async def tasks_create(self, container_id: str, spec: bytes, log_path: str = "", stdin: bool = False,
+                           terminal: bool = False) -> pb.Task:
+        req = pb.CreateTaskRequest(container_id=container_id, spec=spec, log_path=log_path, stdin=stdin,
+                                   terminal=terminal)
         return await _call(lambda: self._tasks.Create(req))
 
     async def tasks_start(self, container_id: str) -> pb.Task:
@@ -246,6 +248,31 @@ class CoreClient:
         ``await stream.ready()`` before starting the task to be sure to see all of its output."""
         req = pb.AttachRequest(container_id=container_id, stdout=stdout, stderr=stderr)
         return ServerStream(self._tasks.Attach(req), lambda frame: bytes(frame.data))
+
+    async def tasks_stdin(self, container_id: str, chunks: AsyncIterator[bytes], close_on_eof: bool = False,
+                          exec_id: str = "") -> None:
+        """Copy ``chunks`` to the process's stdin until they end (then close it if ``close_on_eof``)."""
+
+        async def requests() -> AsyncIterator[pb.StdinRequest]:
+            yield pb.StdinRequest(container_id=container_id, exec_id=exec_id, close_on_eof=close_on_eof)
+            async for data in chunks:
+                yield pb.StdinRequest(data=data)
+
+        await _call(lambda: self._tasks.Stdin(requests()))
+
+    async def tasks_close_io(self, container_id: str, exec_id: str = "") -> None:
+        req = pb.CloseIORequest(container_id=container_id, exec_id=exec_id)
+        await _call(lambda: self._tasks.CloseIO(req))
+
+    async def tasks_resize(self, container_id: str, width: int, height: int, exec_id: str = "") -> None:
+        req = pb.ResizePtyRequest(container_id=container_id, exec_id=exec_id, width=width, height=height)
+        await _call(lambda: self._tasks.ResizePty(req))
+
+    async def tasks_pause(self, container_id: str) -> None:
+        await _call(lambda: self._tasks.Pause(pb.ContainerID(id=container_id)))
+
+    async def tasks_resume(self, container_id: str) -> None:
+        await _call(lambda: self._tasks.Resume(pb.ContainerID(id=container_id)))
 
     # ---------- events ----------
     def events_subscribe(self) -> ServerStream[pb.Event]:

@@ -22,6 +22,7 @@ from skiff.core.events import Event, Exchange
 from skiff.core.images.service import Image, ImageService, ImportOptions
 from skiff.core.mount import Mount
 from skiff.core.streams import QueueReader
+from skiff.core.tasks import stdio as task_stdio
 from skiff.core.tasks.service import CREATED, RUNNING, STOPPED, Task, TaskService
 
 pb_grpc: Any = _pb_grpc
@@ -232,9 +233,8 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
 
     @rpc
     async def Create(self, request: pb.CreateTaskRequest, context: Any) -> pb.Task:
-        if request.stdin or request.terminal:
-            raise errdefs.NotImplemented_("interactive stdio and terminals are not supported yet")
-        return task_pb(await self.tasks.create(request.container_id, request.spec, request.log_path))
+        return task_pb(await self.tasks.create(request.container_id, request.spec, request.log_path,
+                                               stdin=request.stdin, terminal=request.terminal))
 
     @rpc
     async def Start(self, request: pb.ContainerID, context: Any) -> pb.Task:
@@ -268,6 +268,43 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
                 yield pb.AttachFrame(data=frame)
             else:  # the shim is forwarding output now: the caller's ready()
                 await context.send_initial_metadata(())
+
+
+    @rpc
+    async def Stdin(self, request_iterator: AsyncIterator[pb.StdinRequest], context: Any) -> pb.Empty:
+        first = await anext(aiter(request_iterator), None)
+        if first is None:
+            return pb.Empty()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield bytes(first.data)
+            async for req in request_iterator:
+                yield bytes(req.data)
+
+        await task_stdio.write_stdin(self.tasks, first.container_id, chunks(), first.close_on_eof,
+                                     first.exec_id)
+        return pb.Empty()
+
+    @rpc
+    async def CloseIO(self, request: pb.CloseIORequest, context: Any) -> pb.Empty:
+        await task_stdio.close_io(self.tasks, request.container_id, request.exec_id)
+        return pb.Empty()
+
+    @rpc
+    async def ResizePty(self, request: pb.ResizePtyRequest, context: Any) -> pb.Empty:
+        await task_stdio.resize(self.tasks, request.container_id, request.width, request.height,
+                                request.exec_id)
+        return pb.Empty()
+
+    @rpc
+    async def Pause(self, request: pb.ContainerID, context: Any) -> pb.Empty:
+        await task_stdio.pause(self.tasks, request.id)
+        return pb.Empty()
+
+    @rpc
+    async def Resume(self, request: pb.ContainerID, context: Any) -> pb.Empty:
+        await task_stdio.resume(self.tasks, request.id)
+        return pb.Empty()
 
 
 class EventsServicer(pb_grpc.EventsServicer):  # type: ignore[misc]

@@ -192,6 +192,10 @@ def _preserve_fds(a: Args) -> int:
 
 
 def cmd_create(a: Args) -> int:
+    if a.console_socket:
+        from skiff.runtime import console
+
+        console.connect(a.console_socket)
     container.create(a.root, a.id, a.bundle, a.pid_file, preserve_fds=_preserve_fds(a))
     return 0
 

@@ -72,9 +72,10 @@ def load_spec(bundle: str) -> Spec:
         raise ContainerError("invalid config.json: root must be set")
     if spec.linux is None:
         raise ContainerError("invalid config.json: linux section must be set")
-    if spec.process.terminal:
-        raise ContainerError("not implemented: process.terminal (a console socket) is not supported by "
-                             "skiff-runc")
+    from skiff.runtime import console
+
+    if spec.process.terminal and console.SOCKET_FD < 0:
+        raise ContainerError("cannot allocate tty if runc will detach without setting console socket")
     if spec.linux.has_user_mappings or spec.linux.namespace("user") is not None:
         raise ContainerError("not implemented: user namespaces are not supported by skiff-runc")
     return spec

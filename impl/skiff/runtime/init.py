@@ -150,6 +150,10 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
                 f.write(value)
     rootfs.finalize(spec, sys)
+    if process.terminal:
+        from skiff.runtime import console  # imported by create before the fork
+
+        console.setup(process.user.uid, process.user.gid)
     if process.oom_score_adj is not None:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(process.oom_score_adj))

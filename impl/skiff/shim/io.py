@@ -44,6 +44,7 @@ class Output:
         self._subscribers: list[tuple[Subscriber, frozenset[int]]] = []
         self.started = False
         self.done = False
+        self.terminal = -1  # the pty master, when the process has one
 
     def open_pipes(self) -> tuple[int, int, int]:
         """Create the pipes; returns ``(stdout_w, stderr_w, stderr_r)`` for the runtime's create."""
@@ -58,6 +59,11 @@ class Output:
         self._readers = {out_r: wire.STDOUT, err_r: wire.STDERR}
         self._splitters = {wire.STDOUT: jsonlog.LineSplitter(), wire.STDERR: jsonlog.LineSplitter()}
         return out_w, err_w, err_r
+
+    def add_terminal(self, master: int) -> None:
+        """A pty: one raw stream, logged and framed as stdout (Docker's tty containers have no stderr)."""
+        self._readers[master] = wire.STDOUT
+        self.terminal = master
 
     def begin(self) -> None:
         """Start reading (after the runtime's create succeeded)."""
@@ -88,6 +94,8 @@ class Output:
             data = os.read(fd, READ_SIZE)
         except BlockingIOError:
             return
+        except OSError:  # EIO: every slave of the pty is closed
+            data = b""
         if not data:
             self._eof(fd, stream)
             return
@@ -100,6 +108,8 @@ class Output:
                 sub.send(frame)
 
     def _eof(self, fd: int, stream: int) -> None:
+        if fd == self.terminal:
+            self.terminal = -1
         self._loop.forget(fd)
         os.close(fd)
         del self._readers[fd]

@@ -41,6 +41,8 @@ def _load(cls: type[T], data: dict[str, Any]) -> T:
 @dataclasses.dataclass(frozen=True)
 class CreateRequest:
     method = "create"
+    stdin: bool = False
+    terminal: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +121,37 @@ class AttachRequest:
 @dataclasses.dataclass(frozen=True)
 class AttachResponse:
     pass
+
+
+@dataclasses.dataclass(frozen=True)
+class StdinRequest:
+    method = "stdin"
+    close_on_eof: bool = False
+    exec_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CloseIORequest:
+    method = "close_io"
+    exec_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResizeRequest:
+    method = "resize"
+    width: int
+    height: int
+    exec_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PauseRequest:
+    method = "pause"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumeRequest:
+    method = "resume"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,8 +256,39 @@ class ShimClient:
             self.close()
         return decode_response(line)
 
-    def create(self) -> CreateResponse:
-        return _load(CreateResponse, self._call(CreateRequest()))
+    def create(self, stdin: bool = False, terminal: bool = False) -> CreateResponse:
+        return _load(CreateResponse, self._call(CreateRequest(stdin=stdin, terminal=terminal)))
+
+    def close_io(self, exec_id: str = "") -> None:
+        self._call(CloseIORequest(exec_id=exec_id))
+
+    def resize(self, width: int, height: int, exec_id: str = "") -> None:
+        self._call(ResizeRequest(width=width, height=height, exec_id=exec_id))
+
+    def pause(self) -> None:
+        self._call(PauseRequest())
+
+    def resume(self) -> None:
+        self._call(ResumeRequest())
+
+    def stdin(self, close_on_eof: bool = False, exec_id: str = "") -> socket.socket:
+        """A connection of its own whose bytes go to the process's stdin; shut down its write side (or close
+        it) to end the stream (closing the stdin too with ``close_on_eof``)."""
+        sock = _connect(self.socket_path, self.timeout)
+        reader = sock.makefile("rb")
+        try:
+            sock.sendall(encode_request(StdinRequest(close_on_eof=close_on_eof, exec_id=exec_id)))
+            decode_response(reader.readline())
+        except OSError as err:
+            sock.close()
+            raise errdefs.Unavailable(f"shim at {self.socket_path}: {err}") from err
+        except errdefs.SkiffError:
+            sock.close()
+            raise
+        finally:
+            reader.close()
+        sock.settimeout(None)
+        return sock
 
     def start(self) -> StartResponse:
         return _load(StartResponse, self._call(StartRequest()))

@@ -83,14 +83,15 @@ class Runtime:
             head += ["--root", self.root]
         return [*head, "--log", self.log, "--log-format", "json", *args]
 
-    def _spawn(self, args: list[str], stdout: int, stderr: int) -> int:
-        devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    def _spawn(self, args: list[str], stdout: int, stderr: int, stdin: int = -1) -> int:
+        devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin < 0 else -1
         try:
-            return spawn(self.path, self.argv(*args), (devnull, stdout, stderr))
+            return spawn(self.path, self.argv(*args), (stdin if stdin >= 0 else devnull, stdout, stderr))
         except OSError as err:
             raise errdefs.FailedPrecondition(f"cannot execute runtime {self.path}: {err.strerror}") from err
         finally:
-            os.close(devnull)
+            if devnull >= 0:
+                os.close(devnull)
 
     def _log_offset(self) -> int:
         try:
@@ -141,15 +142,30 @@ class Runtime:
             raise self._fail(args[0], status, offset, err)
         return out
 
-    def create(self, pid_file: str, stdout: int, stderr: int, stderr_reader: int) -> None:
-        """``create --bundle --pid-file``: the init's stdio is ours to give, stdin is /dev/null.
+    def create(self, pid_file: str, stdout: int, stderr: int, stderr_reader: int, stdin: int = -1,
+               console_socket: str = "") -> None:
+        """``create --bundle --pid-file``: the init's stdio is ours to give, stdin is /dev/null unless given.
 
         ``stderr_reader`` is the shim's end of the stderr pipe: if the runtime fails without logging an error,
         whatever it printed there is the message.
         """
+        args = ["create", "--bundle", self.bundle, "--pid-file", pid_file]
+        if console_socket:
+            args += ["--console-socket", console_socket]
+        self._run_setup("create", [*args, self.id], stdout, stderr, stderr_reader, stdin)
+
+    def exec(self, process_file: str, pid_file: str, stdout: int, stderr: int, stderr_reader: int,
+             stdin: int = -1, console_socket: str = "") -> None:
+        """``exec --detach --process --pid-file``: the exec'd process is reparented to us (subreaper)."""
+        args = ["exec", "--detach", "--process", process_file, "--pid-file", pid_file]
+        if console_socket:
+            args += ["--console-socket", console_socket]
+        self._run_setup("exec", [*args, self.id], stdout, stderr, stderr_reader, stdin)
+
+    def _run_setup(self, verb: str, args: list[str], stdout: int, stderr: int, stderr_reader: int,
+                   stdin: int) -> None:
         offset = self._log_offset()
-        args = ["create", "--bundle", self.bundle, "--pid-file", pid_file, self.id]
-        pid = self._spawn(args, stdout, stderr)
+        pid = self._spawn(args, stdout, stderr, stdin)
         status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         if status != 0:
             os.set_blocking(stderr_reader, False)
@@ -157,13 +173,19 @@ class Runtime:
                 printed = os.read(stderr_reader, 65536)
             except BlockingIOError:
                 printed = b""
-            raise self._fail("create", status, offset, printed)
+            raise self._fail(verb, status, offset, printed)
 
     def start(self) -> None:
         self.run("start", self.id)
 
     def kill(self, sig: int, all_: bool = False) -> None:
         self.run("kill", *(["--all"] if all_ else []), self.id, str(sig))
+
+    def pause(self) -> None:
+        self.run("pause", self.id)
+
+    def resume(self) -> None:
+        self.run("resume", self.id)
 
     def delete(self, force: bool = False) -> None:
         self.run("delete", *(["--force"] if force else []), self.id)

@@ -38,7 +38,8 @@ class Connection:
         self._in = bytearray()
         self._out = bytearray()
         self.busy = False  # a deferred reply is outstanding: later requests wait their turn
-        self.streaming = False  # after attach: frames only, input ignored
+        self.streaming = False  # after attach: frames only, input ignored (or given to ``sink``)
+        self.sink: Callable[[bytes], None] | None = None  # after ``stdin``: raw input, b"" at EOF
         self._closing = False
         self.closed = False
         sock.setblocking(False)
@@ -52,6 +53,8 @@ class Connection:
             return
         except OSError:
             data = b""
+        if self.sink is not None:
+            self.sink(data)
         if not data:
             self.close()
             return
@@ -63,6 +66,14 @@ class Connection:
             self.close_after_flush()
             return
         self.process()
+
+    def pause_reading(self) -> None:
+        if not self.closed:
+            self._loop.remove_reader(self.fd)
+
+    def resume_reading(self) -> None:
+        if not self.closed:
+            self._loop.add_reader(self.fd, self._readable)
 
     def process(self) -> None:
         while not self.busy and not self.streaming and not self.closed and not self._closing:

@@ -13,7 +13,7 @@ import signal
 import sys
 
 from skiff import errdefs
-from skiff.shim import process, wire
+from skiff.shim import process, stdio, wire
 from skiff.shim.io import Output
 from skiff.shim.loop import Loop
 from skiff.shim.runc import Runtime
@@ -44,6 +44,7 @@ class Service:
         self._waiters: list[Connection] = []
         self._orphans: dict[int, int] = {}
         self._host_pid_ns = False
+        self.stdin: stdio.StdinSink | None = None
         self._methods = {
             "create": self.create,
             "start": self.start,
@@ -52,6 +53,11 @@ class Service:
             "wait": self.wait,
             "delete": self.delete,
             "attach": self.attach,
+            "stdin": self.stdin_stream,
+            "close_io": self.close_io,
+            "resize": self.resize,
+            "pause": self.pause,
+            "resume": self.resume,
             "shutdown": self.shutdown,
         }
 
@@ -133,17 +139,44 @@ class Service:
     # verbs
     def create(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
         self.init.check("create")
+        want_stdin = _bool(params, "stdin", False)
+        terminal = _bool(params, "terminal", False)
         pid_file = os.path.join(self.bundle, "init.pid")
         process.unlink_quietly(pid_file)
         out_w, err_w, err_r = self.output.open_pipes()
+        in_r = in_w = -1
+        if want_stdin and not terminal:
+            in_r, in_w = os.pipe2(os.O_CLOEXEC)
+        console: Any = None
+        console_path = ""
+        if terminal:
+            console, console_path = stdio.console_listener()
         try:
-            self.runtime.create(pid_file, out_w, err_w, err_r)
-        except errdefs.SkiffError:
+            self.runtime.create(pid_file, out_w, err_w, err_r, stdin=in_r, console_socket=console_path)
+            if console is not None:
+                master = stdio.receive_master(console, console_path)
+                console = None
+                self.output.add_terminal(master)
+                if want_stdin:
+                    self.stdin = stdio.StdinSink(self.loop, os.dup(master), terminal=True)
+            elif in_w >= 0:
+                self.stdin = stdio.StdinSink(self.loop, in_w)
+                in_w = -1
+        except (errdefs.SkiffError, OSError) as err:
             self.output.abandon()
+            if in_w >= 0:
+                os.close(in_w)
+            if isinstance(err, OSError):
+                raise errdefs.Unknown(f"console socket: {err}") from err
             raise
         finally:
             os.close(out_w)
             os.close(err_w)
+            if in_r >= 0:
+                os.close(in_r)
+            if console is not None:
+                console.close()
+                process.unlink_quietly(console_path)
         try:
             with open(pid_file) as f:
                 pid = int(f.read().strip())
@@ -224,6 +257,56 @@ class Service:
         conn.streaming = True
         self.output.subscribe(conn, stdout, stderr)
         return NO_REPLY
+
+    def stdin_stream(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """After the reply, the connection's bytes go to the init's stdin; its EOF closes that stdin when
+        ``close_on_eof`` (Docker's StdinOnce), else it only ends this writer."""
+        close_on_eof = _bool(params, "close_on_eof", False)
+        sink = self.stdin
+        if sink is None or sink.closed:
+            raise errdefs.FailedPrecondition(f"container {self.init.id} has no open stdin")
+        conn.send(wire.result({}))
+        conn.streaming = True
+
+        def feed(data: bytes) -> None:
+            if data:
+                sink.feed(data)
+                if sink.full:
+                    conn.pause_reading()
+                    sink.when_drained(conn.resume_reading)
+            elif close_on_eof:
+                sink.close()
+
+        conn.sink = feed
+        return NO_REPLY
+
+    def close_io(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        if self.stdin is not None:
+            self.stdin.close()
+        return {}
+
+    def resize(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        width, height = params.get("width"), params.get("height")
+        if not isinstance(width, int) or not isinstance(height, int) or not (0 <= width < 65536
+                                                                           and 0 <= height < 65536):
+            raise errdefs.InvalidArgument("width and height must be integers from 0 to 65535")
+        if self.output.terminal < 0:
+            raise errdefs.FailedPrecondition(f"container {self.init.id} has no terminal")
+        try:
+            stdio.resize(self.output.terminal, width, height)
+        except OSError as err:
+            raise errdefs.FailedPrecondition(f"resize: {err.strerror}") from err
+        return {}
+
+    def pause(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        self.init.check("kill")
+        self.runtime.pause()
+        return {}
+
+    def resume(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        self.init.check("kill")
+        self.runtime.resume()
+        return {}
 
     def shutdown(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
         if self.init.status in (process.CREATED, process.RUNNING):

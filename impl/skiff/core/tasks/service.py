@@ -115,7 +115,8 @@ class TaskService:
         return task
 
     # ---------- create ----------
-    async def create(self, container_id: str, spec: bytes, log_path: str = "") -> Task:
+    async def create(self, container_id: str, spec: bytes, log_path: str = "", stdin: bool = False,
+                     terminal: bool = False) -> Task:
         container = self.meta.container(container_id)
         if self.exists(container_id):
             raise errdefs.AlreadyExists(f"task {container_id}: already exists")
@@ -128,7 +129,7 @@ class TaskService:
         doc["root"] = {**(doc.get("root") or {}), "path": "rootfs"}
         self._busy.add(container_id)
         try:
-            task = await self._create(container, doc, log_path)
+            task = await self._create(container, doc, log_path, stdin, terminal)
         finally:
             self._busy.discard(container_id)
         self._tasks[container_id] = task
@@ -136,7 +137,8 @@ class TaskService:
         self.publish(Event("/tasks/create", container_id=container_id, pid=task.pid))
         return task
 
-    async def _create(self, container: ContainerRecord, doc: dict[str, Any], log_path: str) -> Task:
+    async def _create(self, container: ContainerRecord, doc: dict[str, Any], log_path: str,
+                      stdin: bool = False, terminal: bool = False) -> Task:
         bundle = self.dir / container.id
         shim: ShimClient | None = None
         try:
@@ -145,7 +147,7 @@ class TaskService:
             sock = await asyncio.to_thread(start_shim, container.id, bundle, container.runtime, log_file,
                                            self.runtime_root, self.shim_path)
             shim = ShimClient(sock)
-            created = await asyncio.to_thread(shim.create)
+            created = await asyncio.to_thread(shim.create, stdin, terminal)
             await asyncio.to_thread(self.meta.set_container_spec, container.id, json.dumps(doc).encode())
             return Task(container.id, bundle, created.pid, CREATED, shim)
         except BaseException:
@@ -324,6 +326,17 @@ class TaskService:
                 stream._sock.shutdown(socket.SHUT_RDWR)
             while not queue.empty():
                 queue.get_nowait()
+
+    # ---------- interactive (skiff.core.tasks.stdio) ----------
+    async def shim_call(self, container_id: str, fn: Callable[[ShimClient], T]) -> T:
+        """One request on the task's shim connection (for the verbs other modules add)."""
+        return await self._shim_call(self._get(container_id), fn)
+
+    def shim_socket(self, container_id: str) -> str:
+        task = self._get(container_id)
+        if task.shim is None:
+            raise errdefs.NotFound(f"task {container_id}: process already finished")
+        return task.shim.socket_path
 
     # ---------- restart ----------
     async def reconcile(self) -> None:

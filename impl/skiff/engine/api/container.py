@@ -10,6 +10,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
+from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
 from skiff.engine.context import services
 from skiff.engine.responses import go_json, json_response
@@ -167,10 +168,7 @@ async def export(id_: str, **_: Any) -> Response:
 
 
 async def resize(id_: str, h: int | None = None, w: int | None = None, **_: Any) -> Response:
-    """Accepted like dockerd for a running container; there is no terminal to resize yet."""
-    record = _backend().get(id_)
-    if not record.state.running:
-        raise errdefs.Conflict(f"Container {record.id} is not running")
+    await interactive.resize(_backend(), id_, h or 0, w or 0)
     return Response(status_code=200)
 
 
@@ -216,7 +214,12 @@ async def attach(
         return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
     output = backend.attach(id_, stdout, stderr, stream, logs)
     tty = bool(record.config.get("Tty"))
-    return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM)
+
+    async def pump(chunks: AsyncIterator[bytes]) -> None:
+        await interactive.pump_stdin(backend, record.id, chunks)
+
+    return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM,
+                          stdin=pump if stdin and stream else None)
 
 
 async def logs(

@@ -589,7 +589,9 @@ class ContainerService:
                 raise
             offset = jsonlog.size(record.log_path)
             try:
-                await self.core.tasks_create(record.id, specgen.to_json(spec), log_path=record.log_path)
+                await self.core.tasks_create(record.id, specgen.to_json(spec), log_path=record.log_path,
+                                             stdin=bool(record.config.get("OpenStdin")),
+                                             terminal=bool(record.config.get("Tty")))
             except errdefs.SkiffError as err:
                 code, answer = translate_start_error(str(err), record.path)
                 self._start_failed(record, str(answer), code)

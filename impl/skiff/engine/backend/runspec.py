@@ -166,6 +166,7 @@ def build_spec(record: Container, init_path: str | None = None) -> specgen.Spec:
     uid, gid, groups = resolve_user(str(cfg.get("User") or ""), record.rootfs_mounts)
     opts: list[specgen.SpecOpt] = [
         specgen.with_process_args([record.path, *record.args]),
+        specgen.with_terminal(bool(cfg.get("Tty"))),
         specgen.with_env(docker_env(record)),
         specgen.with_cwd(str(cfg.get("WorkingDir") or "/")),
         specgen.with_user(uid, gid, groups),

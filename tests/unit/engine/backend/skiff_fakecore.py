@@ -202,7 +202,8 @@ class FakeCore:
         return 5 if id in self.containers else 0
 
     # ---------- tasks ----------
-    async def tasks_create(self, container_id: str, spec: bytes, log_path: str = "") -> pb.Task:
+    async def tasks_create(self, container_id: str, spec: bytes, log_path: str = "", stdin: bool = False,
+                           terminal: bool = False) -> pb.Task:
         self.calls.append(("tasks_create", container_id))
         if container_id in self.tasks:
             raise errdefs.AlreadyExists("task exists")
