@@ -18,6 +18,7 @@ if str(REPO) not in sys.path:
 
 from conformance.harness import api  # noqa: E402
 from conformance.harness.world import World  # noqa: E402
+from conformance.recorder import session as recorder  # noqa: E402
 from conformance.target import target  # noqa: E402
 from conformance.wip import count_wip  # noqa: E402
 from vm import busybox  # noqa: E402
@@ -28,6 +29,7 @@ def before_all(context: Any) -> None:
     context.target = target()
     context.target.ensure_running()
     busybox.import_into(context.target.host)
+    context.recorder = recorder.start(context.target)  # every step's traffic goes through it from here
     context.tmpdir = tempfile.TemporaryDirectory(prefix="skiff-features-")
     context.rootfs_tar = busybox.build_rootfs_tar(Path(context.tmpdir.name) / "rootfs.tar")
     context.http_client = api.client(context.target.host)
@@ -41,6 +43,7 @@ def after_all(context: Any) -> None:
     if getattr(context, "tmpdir", None) is not None:
         context.tmpdir.cleanup()
     if getattr(context, "target", None) is not None:
+        recorder.finish(getattr(context, "recorder", None), context.target)
         context.target.stop_if_started()
     tags = " ".join(str(t) for t in (context.config.tags or []))
     if "wip" in tags:

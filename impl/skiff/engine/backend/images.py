@@ -166,7 +166,7 @@ class ImageService:
             "Os": str(config.get("os", "")),
             "Size": int(image.size),
             "VirtualSize": int(image.size),
-            "GraphDriver": {"Data": None, "Name": "overlay2"},
+            "GraphDriver": {"Data": {}, "Name": "overlay2"},  # the spec: an object, never null (recorder)
             "RootFS": {"Type": "layers", "Layers": list(image.diff_ids)},
             "Metadata": {"LastTagTime": image.created_at or timefmt.ZERO_TIME},
         }
@@ -379,6 +379,11 @@ class ImageService:
             message = f"An image does not exist locally with the tag: {ref.familiar_repository()}"
             yield stream_line({"errorDetail": {"message": message}, "error": message})
             return
+        message = await self._registry_error(ref.domain)
+        if message:
+            yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
+            yield stream_line({"errorDetail": {"message": message}, "error": message})
+            return
         async for line in self.distribution().push(str(reference.parse(wanted).with_default_tag()), auth):
             yield line
 
@@ -415,10 +420,9 @@ class ImageService:
         ref = reference.parse(from_image)
         if tag and not ref.tag and not ref.digest:
             ref = reference.parse(f"{from_image}@{tag}" if ":" in tag else f"{from_image}:{tag}")
-        if ref.domain == reference.DEFAULT_DOMAIN:
-            message = await self._registry_error(ref.domain)
-            if message:
-                raise errdefs.Unknown(message)
+        message = await self._registry_error(ref.domain)
+        if message:
+            raise errdefs.Unknown(message)
         lines: AsyncIterator[bytes] = await self.distribution().pull(
             str(ref.with_default_tag()), auth, platform or ""
         )

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""`python -m conformance.fuzz [--target skiff|docker] [--cases N] [--seed S]`: schemathesis against a daemon.
+
+skiff: all operations except the three that never end by design (SystemEvents, ContainerAttach and its
+websocket; a hijack needs a raw socket) against a *private* skiffd started here (own roots, removed after),
+or against --host. docker: only the side-effect-free operations in DOCKER_SAFE, selected by operationId alone
+(schemathesis ORs different filters; one filter kind is safe) with the examples and fuzzing phases only (the
+coverage phase sends undeclared methods to selected paths).
+
+schemathesis needs a TCP URL; the harness bridges: a recording proxy listens on 127.0.0.1:<free port> and
+forwards to the daemon's unix socket, so every generated case and its answer is also recorded and validated
+with openapi-core (reports/fuzz/<target>.json). (skiffd can also listen itself: `-H tcp://127.0.0.1:PORT
+--insecure-tcp`; pass --url to use such a listener instead of the bridge.)
+Checks: not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance
+and docker_error_shape (conformance/fuzz/hooks.py). Exit status: schemathesis'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from conformance.recorder.proxy import RecordingProxy
+from conformance.recorder.session import summarise
+from conformance.recorder.validate import validate
+from conformance.spec.operations import BASE, SPEC_FILE, operations
+from vm.ping import unix_path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+OUT_DIR = Path(os.environ.get("SKIFF_FUZZ_DIR", REPO / "reports" / "fuzz"))
+CHECKS = ",".join([
+    "not_a_server_error", "status_code_conformance", "content_type_conformance",
+    "response_schema_conformance", "docker_error_shape",
+])
+SKIFF_EXCLUDED = ("SystemEvents", "ContainerAttach", "ContainerAttachWebsocket")
+# GET operations that read state and answer at once: no writes, no registry or network access, no streams
+# that only end when the client leaves, no export of every image.
+DOCKER_SAFE = (
+    "SystemPing", "SystemVersion", "SystemInfo", "SystemDataUsage",
+    "ContainerList", "ContainerInspect", "ContainerTop", "ContainerChanges", "ContainerArchiveInfo",
+    "ContainerArchive", "ContainerExport",
+    "ImageList", "ImageInspect", "ImageHistory",
+    "NetworkList", "NetworkInspect", "VolumeList", "VolumeInspect", "ExecInspect",
+    "SwarmInspect", "NodeList", "NodeInspect", "ServiceList", "ServiceInspect", "TaskList", "TaskInspect",
+    "SecretList", "SecretInspect", "ConfigList", "ConfigInspect", "PluginList", "PluginInspect",
+)
+
+
+def selection(target: str) -> list[str]:
+    ids = [op.operation_id for op in operations()]
+    if target == "docker":
+        return [i for i in ids if i in DOCKER_SAFE]
+    return [i for i in ids if i not in SKIFF_EXCLUDED]
+
+
+def schemathesis_cmd(url: str, target: str, cases: int, seed: int, report_dir: Path,
+                     phases: str, workers: int) -> list[str]:
+    ops = "|".join(selection(target))
+    return [
+        str(Path(sys.executable).parent / "schemathesis"), "run", str(SPEC_FILE),
+        "--url", url + BASE,
+        "--include-operation-id-regex", f"^({ops})$",
+        "--phases", phases,
+        "--checks", CHECKS,
+        "--max-examples", str(cases),
+        "--seed", str(seed),
+        "--workers", str(workers),
+        "--request-timeout", "30",
+        "--suppress-health-check", "all",
+        "--continue-on-failure",
+        "--no-color",
+        "--report", "junit",
+        "--report-dir", str(report_dir),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", choices=("skiff", "docker"), default="skiff")
+    p.add_argument("--host", help="daemon unix socket URL (default: a private skiffd / the reference)")
+    p.add_argument("--url", help="fuzz this TCP URL directly (no bridge, no recording)")
+    p.add_argument("--cases", type=int, default=int(os.environ.get("SKIFF_FUZZ_CASES", "25")),
+                   help="max examples per operation and phase")
+    p.add_argument("--seed", type=int, default=int(os.environ.get("SKIFF_FUZZ_SEED", "6")))
+    p.add_argument("--phases", default=None, help="default: examples,coverage,fuzzing (skiff), "
+                   "examples,fuzzing (docker)")
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+    phases = args.phases or ("examples,fuzzing" if args.target == "docker" else "examples,coverage,fuzzing")
+    if args.target == "docker" and ("coverage" in phases or "stateful" in phases):
+        p.error("against the reference only the examples and fuzzing phases run (no undeclared methods)")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    report_dir = OUT_DIR / args.target
+    env = dict(os.environ, SCHEMATHESIS_HOOKS="conformance.fuzz.hooks",
+               PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    if args.url:
+        return subprocess.run(schemathesis_cmd(args.url, args.target, args.cases, args.seed, report_dir,
+                                               phases, args.workers), env=env, check=False).returncode
+    daemon = None
+    host = args.host
+    if host is None and args.target == "docker":
+        from vm import reference
+
+        host = reference.HOST
+    if host is None:
+        from conformance.fuzz.daemon import PrivateSkiffd
+
+        daemon = PrivateSkiffd().start()
+        host = daemon.host
+    proxy = RecordingProxy(unix_path(host), tcp=True).start()
+    started = time.monotonic()
+    try:
+        cmd = schemathesis_cmd(proxy.url, args.target, args.cases, args.seed, report_dir, phases,
+                               args.workers)
+        print("+", " ".join(cmd[:4]), "...", flush=True)
+        rc = subprocess.run(cmd, env=env, check=False, cwd=OUT_DIR).returncode
+    finally:
+        exchanges = proxy.take()
+        proxy.stop()
+        if daemon is not None:
+            daemon.stop()
+    verdicts = [validate(e) for e in exchanges]
+    data = summarise(args.target, verdicts)
+    five = [v for v in verdicts if v.status >= 500]
+    data["server_errors"] = Counter(f"{v.operation} {v.status} {v.example}" for v in five).most_common(50)
+    data["cases"] = len(verdicts)
+    data["seconds"] = round(time.monotonic() - started, 1)
+    data["schemathesis_rc"] = rc
+    (OUT_DIR / f"{args.target}.json").write_text(json.dumps(data, indent=1, sort_keys=True, default=list))
+    print(f"fuzz {args.target}: {len(verdicts)} requests over {len(data['operations'])} operations in "
+          f"{data['seconds']}s, {len(five)} answered 5xx; schemathesis exit {rc}")
+    for line, n in data["server_errors"][:20]:
+        print(f"  5xx x{n}: {line}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

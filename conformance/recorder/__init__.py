@@ -1,0 +1,1 @@
+"""Response recording and validation: a transparent proxy before a target, openapi-core on every answer."""

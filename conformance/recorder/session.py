@@ -1,0 +1,67 @@
+"""The recorder's life in a feature run: put the proxy in front of the target, validate and save at the end.
+
+`start` swaps `target.host` for the proxy's socket, so every client a step makes (httpx, docker-py, the docker
+CLI) goes through it. `finish` validates every exchange and writes ``reports/recordings/<target>.json``;
+`python -m conformance.recorder.table` compares the two targets. SKIFF_RECORD=0 turns recording off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from conformance.recorder.proxy import RecordingProxy
+from conformance.recorder.validate import Verdict, validate
+from vm.ping import unix_path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+OUT_DIR = Path(os.environ.get("SKIFF_RECORD_DIR", REPO / "reports" / "recordings"))
+
+
+def start(target: Any) -> RecordingProxy | None:
+    if os.environ.get("SKIFF_RECORD", "1") == "0" or not str(target.host).startswith("unix://"):
+        return None
+    proxy = RecordingProxy(unix_path(target.host)).start()
+    target.upstream_host = target.host
+    target.host = proxy.host
+    return proxy
+
+
+def summarise(target: str, verdicts: list[Verdict]) -> dict[str, Any]:
+    ops: dict[str, dict[str, Any]] = {}
+    for v in verdicts:
+        op = ops.setdefault(
+            v.operation, {"calls": 0, "violating": 0, "statuses": Counter(), "signatures": {}}
+        )
+        op["calls"] += 1
+        op["statuses"][str(v.status)] += 1
+        if v.violations:
+            op["violating"] += 1
+        for sig in v.violations:
+            entry = op["signatures"].setdefault(f"{v.status} {sig}", {"count": 0, "example": v.example})
+            entry["count"] += 1
+    return {"target": target, "operations": ops}
+
+
+def finish(proxy: RecordingProxy | None, target: Any) -> Path | None:
+    if proxy is None:
+        return None
+    exchanges = proxy.take()
+    proxy.stop()
+    target.host = getattr(target, "upstream_host", target.host)
+    verdicts = [validate(e) for e in exchanges]
+    data = summarise(target.name, verdicts)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / f"{target.name}.json"
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    bad = sum(o["violating"] for o in data["operations"].values())
+    out = sys.__stdout__ or sys.stdout
+    out.write(
+        f"recorder: {len(verdicts)} responses from {target.name} over {len(data['operations'])} operations, "
+        f"{bad} violate the spec; written to {path}\n"
+    )
+    return path
