@@ -157,6 +157,8 @@ class Distribution:
             first = await anext(stream)
         except StopAsyncIteration:
             first = b""
+        except errdefs.NotFound:
+            raise errdefs.NotFound("reference does not exist") from None
         return self._chunks(first, stream)
 
     @staticmethod

@@ -1,0 +1,86 @@
+@image @registry
+Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0.1, plain HTTP)
+
+  Scenario: docker pull of an image the reference pushed, then run it
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:1"
+    And the image "<registry.value>/<prefix>/bb:1" is removed after the scenario
+    When I run "docker pull <registry.value>/<prefix>/bb:1"
+    Then the command succeeds
+    And stdout contains "1: Pulling from <prefix>/bb"
+    And stdout contains "Digest: <digest.value>"
+    And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/bb:1"
+    When I run "docker run --rm <registry.value>/<prefix>/bb:1 echo pulled"
+    Then the command succeeds
+    And stdout is "pulled\n"
+
+  Scenario: The pull progress is Docker's JSON message stream
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:2"
+    And the image "<registry.value>/<prefix>/bb:2" is removed after the scenario
+    When I send POST /images/create?fromImage=<registry.value>/<prefix>/bb&tag=2
+    Then the status is 200
+    And the response header "Content-Type" is "application/json"
+    And the progress stream has a message with status "Pulling from <prefix>/bb"
+    And the progress stream has a message with status "Digest: <digest.value>"
+    And the progress stream ends with "Status: Downloaded newer image for <registry.value>/<prefix>/bb:2"
+
+  Scenario: A second pull of the same image is up to date
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:3"
+    And the image "<registry.value>/<prefix>/bb:3" is removed after the scenario
+    And I ran "docker pull <registry.value>/<prefix>/bb:3" successfully
+    When I run "docker pull <registry.value>/<prefix>/bb:3"
+    Then the command succeeds
+    And stdout contains "Status: Image is up to date for <registry.value>/<prefix>/bb:3"
+
+  Scenario: A pull by digest
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:4"
+    And the image "<registry.value>/<prefix>/bb@<digest.value>" is removed after the scenario
+    When I run "docker pull <registry.value>/<prefix>/bb@<digest.value>"
+    Then the command succeeds
+    And stdout contains "Digest: <digest.value>"
+    When I run "docker run --rm <registry.value>/<prefix>/bb@<digest.value> echo by-digest"
+    Then stdout is "by-digest\n"
+
+  Scenario: docker run of an image that is not there pulls it first
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:5"
+    And the image "<registry.value>/<prefix>/bb:5" is removed after the scenario
+    When I run "docker run --rm <registry.value>/<prefix>/bb:5 echo auto"
+    Then the command succeeds
+    And stdout is "auto\n"
+    And stderr contains "Unable to find image '<registry.value>/<prefix>/bb:5' locally"
+
+  Scenario: A tag the registry does not have is Docker's 404
+    Given a local registry
+    And the reference pushed "busybox:latest" to the registry as "<registry.value>/<prefix>/bb:6"
+    When I send POST /images/create?fromImage=<registry.value>/<prefix>/bb&tag=nope
+    Then the status is 404
+    And the error message is "manifest for <registry.value>/<prefix>/bb:nope not found: manifest unknown: manifest unknown"
+
+  Scenario: docker push to the registry, then the reference pulls and runs it
+    Given a local registry
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/up:1"
+    When I run "docker push <registry.value>/<prefix>/up:1"
+    Then the command succeeds
+    And stdout contains "The push refers to repository [<registry.value>/<prefix>/up]"
+    And stdout contains "1: digest: sha256:"
+    When the reference pulls "<registry.value>/<prefix>/up:1" and runs "echo pushed"
+    Then the command succeeds
+    And stdout is "pushed\n"
+
+  Scenario: A second push finds its layers already in the registry
+    Given a local registry
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/up:2"
+    And I ran "docker push <registry.value>/<prefix>/up:2" successfully
+    When I run "docker push <registry.value>/<prefix>/up:2"
+    Then the command succeeds
+    And stdout contains "Layer already exists"
+
+  Scenario: docker push of an image that is not there
+    Given a local registry
+    When I run "docker push <registry.value>/<prefix>/missing:1"
+    Then the command fails
+    And stderr contains "An image does not exist locally with the tag: <registry.value>/<prefix>/missing"

@@ -1,0 +1,107 @@
+"""Registry steps: a real docker-registry per scenario, and the reference Docker on the other side.
+
+`Given a local registry` starts Debian's docker-registry on 127.0.0.1:<free port> (``<registry.value>``
+in later steps) and stops it (by PID, data removed) after the scenario. Steps that say "the reference"
+drive the reference dockerd whatever the target is, and untag what they made there afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+from behave import given, then, when
+
+from conformance.harness import cli
+from conformance.harness.world import World
+from conformance.target import target as make_target
+from vm.registry import Registry
+
+
+def _w(context: Any) -> World:
+    world: World = context.world
+    return world
+
+
+def _closer(world: World, fn: Any) -> None:
+    world.values.setdefault("_closers", []).append(fn)
+
+
+def _reference(world: World, *args: str, stdin: bytes | None = None) -> cli.Result:
+    result = cli.run(make_target("docker").host, ["docker", *args], stdin=stdin)
+    assert result.exit_code == 0, f"reference docker {' '.join(args)}: {result.stderr}"
+    return result
+
+
+def _untag_on_reference(world: World, ref: str) -> None:
+    def untag() -> None:
+        cli.run(make_target("docker").host, ["docker", "rmi", ref])
+
+    _closer(world, untag)
+
+
+@given("a local registry")
+def step_registry(context: Any) -> None:
+    world = _w(context)
+    registry = Registry().start()
+    _closer(world, registry.stop)
+    world.values["registry"] = registry.address
+
+
+@given('the reference pushed "{source}" to the registry as "{ref}"')
+def step_reference_pushed(context: Any, source: str, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    _reference(world, "tag", source, ref)
+    try:
+        out = _reference(world, "push", ref).stdout
+    finally:
+        _reference(world, "rmi", ref)
+    m = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
+    assert m, out
+    world.values["digest"] = m.group(1)
+
+
+@given('the image "{ref}" is removed after the scenario')
+def step_removed_after(context: Any, ref: str) -> None:
+    world = _w(context)
+    world.image_refs.append(world.expand(ref))
+
+
+@when('the reference pulls "{ref}" and runs "{command}"')
+def step_reference_pulls_runs(context: Any, ref: str, command: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    _untag_on_reference(world, ref)
+    _reference(world, "pull", ref)
+    world.last_cli = cli.run(make_target("docker").host, ["docker", "run", "--rm", ref, *command.split()])
+
+
+@when('the reference loads the target\'s docker save of "{ref}"')
+def step_reference_loads(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    _untag_on_reference(world, ref)
+    raw = subprocess.run([cli.docker(), "-H", world.target.host, "save", ref], capture_output=True,
+                         check=False)
+    assert raw.returncode == 0, raw.stderr.decode()
+    world.last_cli = cli.run(make_target("docker").host, ["docker", "load"], stdin=raw.stdout)
+
+
+@then('the progress stream ends with "{text}"')
+def step_stream_ends(context: Any, text: str) -> None:
+    world = _w(context)
+    assert world.last_response is not None
+    lines = [json.loads(line) for line in world.last_response.text.splitlines() if line.strip()]
+    assert lines and lines[-1].get("status") == world.expand(text), lines
+
+
+@then('the progress stream has a message with status "{text}"')
+def step_stream_has(context: Any, text: str) -> None:
+    world = _w(context)
+    assert world.last_response is not None
+    lines = [json.loads(line) for line in world.last_response.text.splitlines() if line.strip()]
+    want = world.expand(text)
+    assert any(str(m.get("status", "")).startswith(want) for m in lines), lines
