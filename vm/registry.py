@@ -11,11 +11,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +41,12 @@ def _config(root: Path, port: int, htpasswd: Path | None) -> str:
 
 
 def htpasswd_line(user: str, password: str) -> str:
-    """A bcrypt htpasswd line (the registry accepts only bcrypt)."""
-    import bcrypt  # type: ignore[import-not-found,unused-ignore]
+    """A bcrypt htpasswd line (the registry accepts only bcrypt; libxcrypt's crypt(3) makes it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
 
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32))
     return f"{user}:{hashed}\n"
 
 
@@ -126,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

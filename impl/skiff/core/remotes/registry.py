@@ -184,7 +184,7 @@ class Registry:
         """``GET /v2/`` with the credentials: Docker's login check."""
         resp = self.request("GET", "/v2/", "")
         if resp.status_code == 401:
-            raise errdefs.Unknown("unauthorized: incorrect username or password")
+            raise errdefs.Unknown(f"login attempt to {self.base}/v2/ failed with status: 401 Unauthorized")
         if resp.status_code >= 400:
             raise _registry_error(resp, "login")
 
@@ -196,6 +196,11 @@ class Registry:
             shown = f"{self.domain}/{repo}" + (f"@{ref}" if ref.startswith("sha256:") else f":{ref}")
             if self.domain == DOCKER_HUB:
                 shown = shown.removeprefix(f"{DOCKER_HUB}/").removeprefix("library/")
+            url = f"{self.base}/v2/{repo}/manifests/{ref}"
+            basic = resp.headers.get("www-authenticate", "").lower().startswith("basic")
+            if resp.status_code == 401 and basic:
+                raise errdefs.Unknown(f'Head "{url}": no basic auth credentials' if not self.creds.username
+                                      else f'Head "{url}": unauthorized: authentication required')
             if resp.status_code == 401:
                 raise errdefs.NotFound(f"pull access denied for {shown.rsplit(':', 1)[0]}, repository does "
                                        "not exist or may require 'docker login': denied: requested access "

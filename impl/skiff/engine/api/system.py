@@ -202,3 +202,17 @@ async def info() -> Response:
 
 def _ncpu() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+async def auth(auth_config: object = None, **_: object) -> Response:
+    """``POST /auth`` (docker login): the core checks the credentials against the registry's ``/v2/``."""
+    from skiff.core.transfer_client import Auth
+
+    body = auth_config if isinstance(auth_config, dict) else {}
+    images = services().images
+    if images is None:
+        return json_response({"message": "the images backend is not available"}, 503)
+    creds = Auth(str(body.get("username") or ""), str(body.get("password") or ""),
+                 str(body.get("identitytoken") or ""), str(body.get("registrytoken") or ""))
+    status = await images.distribution().login(str(body.get("serveraddress") or ""), creds)
+    return json_response({"IdentityToken": "", "Status": status})
