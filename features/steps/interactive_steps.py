@@ -1,0 +1,109 @@
+"""Steps that drive the docker CLI as a person would: piped stdin, and a real terminal (tmux send-keys and
+capture-pane) for ``-it``. Each scenario gets a tmux server of its own (``-L``), killed at its end."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from typing import Any
+
+from behave import then, when
+
+from conformance.harness import cli
+from conformance.harness.world import poll
+
+_KEYS = {"ctrl-p": "C-p", "ctrl-q": "C-q", "ctrl-c": "C-c", "ctrl-d": "C-d", "enter": "Enter"}
+
+
+def _unescape(text: str) -> str:
+    return text.encode().decode("unicode_escape")
+
+
+@when('I pipe "{text}" into "{cmdline}"')
+def step_run_stdin(context: Any, text: str, cmdline: str) -> None:
+    world = context.world
+    env, args = cli.split(world.expand(cmdline))
+    args = cli.with_label(args, world.label)
+    world.last_cli = cli.run(world.target.host, args, env, stdin=_unescape(text).encode())
+
+
+class Terminal:
+    """One tmux window running one command line; the shell prints ``EXIT=<status>`` when it ends."""
+
+    def __init__(self, name: str) -> None:
+        self.socket = f"skiff-{name}"[:60]
+
+    def tmux(self, *args: str) -> str:
+        proc = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, timeout=20,
+                              check=False)
+        if proc.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout.decode(errors="replace")
+
+    def start(self, argv: list[str], env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        line = f"{exports} {shlex.join(argv)}; echo EXIT=$?"
+        self.tmux("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "/bin/sh", "-c",
+                  f"{line}; sleep 600")
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20,
+                       check=False)
+
+
+def _terminal(context: Any) -> Terminal:
+    term: Terminal | None = getattr(context, "terminal", None)
+    assert term is not None, "no command runs in a terminal"
+    return term
+
+
+@when('I open a terminal running "{cmdline}"')
+def step_terminal(context: Any, cmdline: str) -> None:
+    world = context.world
+    env, args = cli.split(world.expand(cmdline))
+    args = cli.with_label(args, world.label)
+    term = Terminal(f"{world.prefix}-{os.getpid()}")
+    context.add_cleanup(term.close)
+    context.terminal = term
+    term.start([cli.docker(), "-H", world.target.host, *args[1:]], env)
+
+
+@when('I type "{text}"')
+def step_type(context: Any, text: str) -> None:
+    term = _terminal(context)
+    term.tmux("send-keys", "-t", "t", "-l", context.world.expand(text))
+    term.tmux("send-keys", "-t", "t", "Enter")
+
+
+@when("I press {keys}")
+def step_press(context: Any, keys: str) -> None:
+    term = _terminal(context)
+    term.tmux("send-keys", "-t", "t", *(_KEYS[k] for k in keys.split()))
+
+
+@then('the terminal shows "{text}"')
+def step_shows(context: Any, text: str) -> None:
+    term = _terminal(context)
+    want = context.world.expand(text)
+    poll(lambda: any(line.strip() == want for line in term.screen().splitlines()), what=f"{want!r} on screen")
+
+
+@then('the terminal shows a line matching "{pattern}"')
+def step_shows_match(context: Any, pattern: str) -> None:
+    term = _terminal(context)
+    rx = re.compile(context.world.expand(pattern))
+    poll(lambda: any(rx.fullmatch(line.strip()) for line in term.screen().splitlines()),
+         what=f"a line matching {pattern!r}")
+
+
+@then("the terminal command exits with {code:d}")
+def step_term_exit(context: Any, code: int) -> None:
+    term = _terminal(context)
+    line = poll(lambda: next((ln for ln in term.screen().splitlines() if ln.startswith("EXIT=")), None),
+                what="the command's exit")
+    assert line.strip() == f"EXIT={code}", f"{line!r} != EXIT={code}\n{term.screen()}"
