@@ -84,3 +84,29 @@ Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0
     When I run "docker push <registry.value>/<prefix>/missing:1"
     Then the command fails
     And stderr contains "An image does not exist locally with the tag: <registry.value>/<prefix>/missing"
+
+  Scenario: docker login checks the credentials against the registry (htpasswd basic auth)
+    Given a local registry with the user "alice" and password "s3cret"
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p wrong <registry.value>"
+    Then the command fails
+    And stderr contains "login attempt to http://<registry.value>/v2/ failed with status: 401 Unauthorized"
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p s3cret <registry.value>"
+    Then the command succeeds
+    And stdout contains "Login Succeeded"
+
+  Scenario: Push and pull carry the credentials in X-Registry-Auth
+    Given a local registry with the user "alice" and password "s3cret"
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/priv:1"
+    And I ran "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p s3cret <registry.value>" successfully
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker push <registry.value>/<prefix>/priv:1"
+    Then the command succeeds
+    When I run "docker rmi <registry.value>/<prefix>/priv:1"
+    Then the command succeeds
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker logout <registry.value>"
+    And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/priv:1"
+    Then the command fails
+    And stderr contains "no basic auth credentials"
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p s3cret <registry.value>"
+    And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/priv:1"
+    Then the command succeeds
+    And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/priv:1"

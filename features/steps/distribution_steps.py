@@ -50,6 +50,16 @@ def step_registry(context: Any) -> None:
     world.values["registry"] = registry.address
 
 
+@given('a local registry with the user "{user}" and password "{password}"')
+def step_registry_auth(context: Any, user: str, password: str) -> None:
+    world = _w(context)
+    registry = Registry(users={user: password}).start()
+    _closer(world, registry.stop)
+    world.values["registry"] = registry.address
+    assert registry.root is not None
+    world.values["dockercfg"] = str(registry.root / "docker-config")
+
+
 @given('the reference pushed "{source}" to the registry as "{ref}"')
 def step_reference_pushed(context: Any, source: str, ref: str) -> None:
     world = _w(context)
