@@ -9,6 +9,7 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core import specgen
+from skiff.core.specopts import resources as resource_opts
 from skiff.engine.backend.record import Container
 
 HOSTS = (
@@ -213,4 +214,5 @@ def build_spec(record: Container, init_path: str | None = None) -> specgen.Spec:
     ):
         if str(hc.get(mode_key) or "") == "host":
             opts.append(specgen.without_namespace(ns))
+    opts.append(resource_opts.with_host_config(cfg, hc, rootfs_layers(record.rootfs_mounts)))
     return specgen.generate(*opts)
