@@ -15,12 +15,13 @@ import os
 import sys
 import time
 
-from skiff.runtime import container, jsonfast
+from skiff.runtime import container, jsonfast, state
 from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from typing import Any
 
 VERSION = "skiff-runc version 0.1.0\nspec: 1.0.2-dev"
 DEFAULT_ROOT = "/run/skiff-runc"
@@ -29,6 +30,8 @@ USAGE = """usage: skiff-runc [--root DIR] [--log FILE] [--log-format text|json] 
 commands:
   create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] ID
   run [--bundle DIR] [--pid-file FILE] [--detach] ID
+  exec [--process FILE] [--detach] [--pid-file FILE] [--console-socket SOCKET] [--tty] [--cwd DIR]
+       [--env K=V]... [--user UID[:GID]] [--cap CAP]... [--no-new-privs] ID [COMMAND [ARG...]]
   start ID
   state ID
   kill [--all] ID [SIGNAL]
@@ -61,6 +64,8 @@ class Args:
         self.force = False
         self.format = "table"
         self.quiet = False
+        self.process = ""
+        self.exec: Any = None  # execute.Overrides for ``exec``
         self.resources = ""
         self.stats = False
         self.interval = "5s"
@@ -105,6 +110,9 @@ def parse(argv: Sequence[str]) -> Args:
     if not rest:
         return args
     args.command, rest = rest[0], rest[1:]
+    if args.command == "exec":
+        _parse_exec(rest, args)
+        return args
     if args.command not in COMMAND_FLAGS:
         raise ContainerError(f"unknown command {args.command!r}")
     values, bools, names, required = COMMAND_FLAGS[args.command]
@@ -115,6 +123,54 @@ def parse(argv: Sequence[str]) -> Args:
     for name, value in zip(names, positionals, strict=False):
         setattr(args, name, value)
     return args
+
+
+EXEC_VALUES = {"process": "process", "p": "process", "pid-file": "pid_file",
+               "console-socket": "console_socket",
+               "cwd": "cwd", "user": "user", "u": "user", "preserve-fds": "preserve_fds", "apparmor": "",
+               "process-label": ""}
+EXEC_LISTS = {"env": "env", "e": "env", "cap": "cap", "c": "cap", "additional-gids": "", "g": ""}
+EXEC_BOOLS = {"detach": "detach", "d": "detach", "tty": "tty", "t": "tty", "no-new-privs": "no_new_privs",
+              "no-subreaper": ""}
+
+
+def _parse_exec(argv: list[str], args: Args) -> None:
+    """``exec [flags] ID [COMMAND [ARG...]]``: flags end at the ID; the rest is the command."""
+    from skiff.runtime.execute import Overrides
+
+    ov = args.exec = Overrides()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            rest = argv[i:] if arg == "--" else [arg, *argv[i:]]
+            if not rest:
+                break
+            args.id, ov.args = rest[0], rest[1:]
+            return
+        name, eq, inline = arg.lstrip("-").partition("=")
+        if name in EXEC_BOOLS:
+            if EXEC_BOOLS[name]:
+                setattr(ov if hasattr(ov, EXEC_BOOLS[name]) else args, EXEC_BOOLS[name],
+                        inline.lower() not in ("false", "0") if eq else True)
+            continue
+        if name not in EXEC_VALUES and name not in EXEC_LISTS:
+            raise ContainerError(f"flag provided but not defined: {arg}")
+        if eq:
+            value = inline
+        elif i < len(argv):
+            value, i = argv[i], i + 1
+        else:
+            raise ContainerError(f"flag needs an argument: {arg}")
+        if name in EXEC_LISTS:
+            if EXEC_LISTS[name]:
+                getattr(ov, EXEC_LISTS[name]).append(value)
+        elif EXEC_VALUES[name] in ("process", "pid_file", "console_socket", "preserve_fds"):
+            setattr(args, EXEC_VALUES[name], value)
+        elif EXEC_VALUES[name]:
+            setattr(ov, EXEC_VALUES[name], value)
+    raise ContainerError('skiff-runc: "exec" requires a minimum of 1 argument(s)')
 
 
 def _parse_flags(argv: list[str], values: dict[str, str], bools: dict[str, str], args: Args, *,
@@ -198,6 +254,18 @@ def cmd_create(a: Args) -> int:
         console.connect(a.console_socket)
     container.create(a.root, a.id, a.bundle, a.pid_file, preserve_fds=_preserve_fds(a))
     return 0
+
+
+def cmd_exec(a: Args) -> int:
+    from skiff.runtime import execute
+
+    if a.console_socket:
+        from skiff.runtime import console
+
+        console.connect(a.console_socket)
+    record = state.load(a.root, a.id)
+    proc = execute.process_from(record.bundle, a.process, a.exec)
+    return execute.execute(a.root, a.id, proc, a.detach, a.pid_file, _preserve_fds(a))
 
 
 def cmd_start(a: Args) -> int:
@@ -332,7 +400,7 @@ def cmd_features(a: Args) -> int:
 
 COMMANDS: dict[str, Callable[[Args], int]] = {
     "create": cmd_create, "start": cmd_start, "state": cmd_state, "kill": cmd_kill,
-    "delete": cmd_delete, "list": cmd_list, "run": cmd_run,
+    "delete": cmd_delete, "list": cmd_list, "run": cmd_run, "exec": cmd_exec,
     "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "update": cmd_update, "events": cmd_events,
     "features": cmd_features,
 }
