@@ -14,6 +14,8 @@ from skiff.engine.backend.images import ImageService
 from skiff.engine.context import services
 from skiff.engine.responses import json_response
 
+BODY_CHUNK = 1 << 20
+
 
 def _backend() -> ImageService:
     backend = services().images
@@ -25,11 +27,12 @@ def _backend() -> ImageService:
 async def _body(*already_read: Any) -> AsyncIterator[bytes]:
     """The request body: what connexion already read for the body parameter, or the raw stream."""
     for value in already_read:
-        if isinstance(value, bytes | bytearray):
-            yield bytes(value)
-            return
         if isinstance(value, str):
-            yield value.encode("latin-1")
+            value = value.encode("latin-1")
+        if isinstance(value, bytes | bytearray):
+            view = memoryview(value)
+            for start in range(0, len(view), BODY_CHUNK):  # gRPC messages stay under their size limit
+                yield bytes(view[start:start + BODY_CHUNK])
             return
     async for chunk in request.stream():
         if chunk:
