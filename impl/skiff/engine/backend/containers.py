@@ -772,6 +772,8 @@ class ContainerService:
     async def _stop(self, record: Container, timeout: int | None) -> None:
         rt = self._runtime(record.id)
         gen0 = rt.generation
+        if not record.state.running:
+            return  # the exit was settled while the caller awaited: gen0 would wait for a next one
         if timeout is None:
             timeout = record.config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT
         stop_signal = signals.parse(record.config.get("StopSignal") or None, default=signal_mod.SIGTERM)
@@ -783,6 +785,8 @@ class ContainerService:
 
     async def _kill_and_wait(self, record: Container, gen0: int) -> None:
         rt = self._runtime(record.id)
+        if not record.state.running:
+            return  # exited (and settled) since the caller looked: ``rm -f`` of a container just ending
         with contextlib.suppress(errdefs.NotFound):
             await self.core.tasks_kill(record.id, signal_mod.SIGKILL, all=True)
         if not await self._wait_exit(rt, gen0, self.stop_kill_grace):
@@ -1212,6 +1216,8 @@ class ContainerService:
                 "NetworkSettings": {"Networks": {}},
                 "Mounts": self._mounts(record),
             }
+            if self.network is not None:
+                self.network.summarize(record, summary)
             if size:
                 rw = await self._usage(record)
                 if rw:  # omitempty in the list, unlike inspect

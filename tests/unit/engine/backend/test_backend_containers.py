@@ -490,3 +490,20 @@ async def _take(events: Any, n: int) -> Any:
         count += 1
         if count == n:
             return
+
+
+async def test_force_remove_of_a_container_whose_exit_settles_meanwhile(containers: ContainerService) -> None:
+    """``rm -f`` (or stop) right as the container ends: the exit may be settled between the running check
+    and taking the generation to wait past; that must not wait the kill grace for a next exit."""
+    containers.stop_kill_grace = 5.0
+    cid = await run(containers, "sleep", "60")
+    record = containers.get(cid)
+    settle = containers._cancel_restart
+
+    async def exit_meanwhile(rec: Any) -> bool:
+        await containers._on_exit(cid, 0, "", 0)
+        return await settle(rec)
+
+    containers._cancel_restart = exit_meanwhile  # type: ignore[method-assign]
+    await asyncio.wait_for(containers.delete(cid, force=True), 2)
+    assert containers.store.find(cid) is None and not record.state.running
