@@ -110,3 +110,13 @@ Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0
     And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/priv:1"
     Then the command succeeds
     And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/priv:1"
+
+  Scenario: A layer whose content does not match its digest fails the pull, and nothing is stored
+    Given a local registry
+    And the reference pushed a one-layer image of random data to the registry as "<registry.value>/<prefix>/bad:1"
+    And the registry serves corrupt data for the layers of "<registry.value>/<prefix>/bad:1"
+    And the image "<registry.value>/<prefix>/bad:1" is removed after the scenario
+    When I run "docker pull <registry.value>/<prefix>/bad:1"
+    Then the command fails
+    And stderr contains "filesystem layer verification failed for digest sha256:"
+    And the image "<registry.value>/<prefix>/bad:1" does not exist

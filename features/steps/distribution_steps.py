@@ -7,9 +7,14 @@ drive the reference dockerd whatever the target is, and untag what they made the
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import subprocess
+import tarfile
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from behave import given, then, when
@@ -48,6 +53,7 @@ def step_registry(context: Any) -> None:
     registry = Registry().start()
     _closer(world, registry.stop)
     world.values["registry"] = registry.address
+    world.values["registry_root"] = str(registry.root)
 
 
 @given('a local registry with the user "{user}" and password "{password}"')
@@ -72,6 +78,41 @@ def step_reference_pushed(context: Any, source: str, ref: str) -> None:
     m = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
     assert m, out
     world.values["digest"] = m.group(1)
+
+
+@given('the reference pushed a one-layer image of random data to the registry as "{ref}"')
+def step_reference_pushed_random(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = os.urandom(256 * 1024)
+        info = tarfile.TarInfo("random.bin")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    image_id = _reference(world, "import", "-", ref, stdin=buf.getvalue()).stdout.strip()
+    try:
+        _reference(world, "push", ref)
+    finally:
+        _reference(world, "rmi", image_id)
+
+
+@given('the registry serves corrupt data for the layers of "{ref}"')
+def step_corrupt_layers(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    registry: str = world.values["registry"]
+    root = Path(world.values["registry_root"])
+    repo, _, tag = ref.removeprefix(registry + "/").rpartition(":")
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}",
+                                 headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        manifest = json.loads(resp.read())
+    for layer in manifest["layers"]:
+        hexid = layer["digest"].split(":", 1)[1]
+        data = root / "data/docker/registry/v2/blobs/sha256" / hexid[:2] / hexid / "data"
+        size = data.stat().st_size
+        data.write_bytes(os.urandom(size))
 
 
 @given('the image "{ref}" is removed after the scenario')
