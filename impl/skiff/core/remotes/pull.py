@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from skiff import errdefs
-from skiff.core.content.store import write_blob
+from skiff.core.content.store import read_blob, write_blob
 from skiff.core.images import mediatypes as mt
 from skiff.core.images import references
 from skiff.core.images.service import ImageService
@@ -116,7 +116,7 @@ class Puller:
         lease.add(config_digest)
         if not self._has(config_digest):
             write_blob(self.store, reg.get_blob(repo, config_digest), config_digest)
-        config = _parse_json(self.store.read(config_digest).read(), "image config")
+        config = _parse_json(read_blob(self.store, config_digest), "image config")
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         if len(diff_ids) != len(layer_descs):
             raise errdefs.InvalidArgument("invalid image: the config's diff IDs do not match the layers")
