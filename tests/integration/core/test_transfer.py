@@ -26,7 +26,7 @@ from skiff.core.remotes.push import Pusher
 from skiff.core.snapshots.overlay import OverlaySnapshotter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from vm.registry import BINARY, Registry  # noqa: E402
+from vm.registry import BINARY, Registry
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(not Path(BINARY).exists(), reason="needs docker-registry")]
 
@@ -127,7 +127,8 @@ def test_pull_of_an_oci_index_chooses_linux_amd64(envs: tuple[Env, Env], registr
             manifests.append({"mediaType": mt.OCI_MANIFEST, "digest": digest, "size": len(manifest),
                               "platform": {"os": "linux", "architecture": arch}})
         index = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": manifests}).encode()
-        resp = client.put(f"{base}/v2/multi/manifests/1", content=index, headers={"Content-Type": mt.OCI_INDEX})
+        resp = client.put(f"{base}/v2/multi/manifests/1", content=index,
+                          headers={"Content-Type": mt.OCI_INDEX})
         assert resp.status_code == 201, resp.text
     Puller(b.images).pull(f"{registry.address}/multi:1", b.progress.append, insecure=True)
     img = b.images.get(f"{registry.address}/multi:1")

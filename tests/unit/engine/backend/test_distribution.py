@@ -36,8 +36,10 @@ def test_layer_messages_as_dockerd_writes_them() -> None:
         "status": "Pulling fs layer", "progressDetail": {}, "id": "abc"}
     msg = layer_message(Progress(id="abc", status="Downloading", current=5, total=10))
     assert msg["progressDetail"] == {"current": 5, "total": 10} and msg["progress"].startswith("[=")
-    assert layer_message(Progress(id="1", status="Pulling from bb")) == {"status": "Pulling from bb", "id": "1"}
-    assert layer_message(Progress(status="Digest: sha256:x", digest="sha256:x")) == {"status": "Digest: sha256:x"}
+    pulling = layer_message(Progress(id="1", status="Pulling from bb"))
+    assert pulling == {"status": "Pulling from bb", "id": "1"}
+    digest = layer_message(Progress(status="Digest: sha256:x", digest="sha256:x"))
+    assert digest == {"status": "Digest: sha256:x"}
 
 
 def test_decode_auth() -> None:
