@@ -241,12 +241,12 @@ class CoreClient:
         return await _call(lambda: self._tasks.Delete(pb.ContainerID(id=container_id)))
 
     def tasks_attach(
-        self, container_id: str, stdout: bool = True, stderr: bool = True
+        self, container_id: str, stdout: bool = True, stderr: bool = True, exec_id: str = ""
     ) -> ServerStream[bytes]:
         """Docker stdcopy frames (8-byte header + payload) as the shim sends them, until the output ends.
 
         ``await stream.ready()`` before starting the task to be sure to see all of its output."""
-        req = pb.AttachRequest(container_id=container_id, stdout=stdout, stderr=stderr)
+        req = pb.AttachRequest(container_id=container_id, stdout=stdout, stderr=stderr, exec_id=exec_id)
         return ServerStream(self._tasks.Attach(req), lambda frame: bytes(frame.data))
 
     async def tasks_stdin(self, container_id: str, chunks: AsyncIterator[bytes], close_on_eof: bool = False,
@@ -267,6 +267,25 @@ class CoreClient:
     async def tasks_resize(self, container_id: str, width: int, height: int, exec_id: str = "") -> None:
         req = pb.ResizePtyRequest(container_id=container_id, exec_id=exec_id, width=width, height=height)
         await _call(lambda: self._tasks.ResizePty(req))
+
+    async def tasks_exec(self, container_id: str, exec_id: str, process: bytes, stdin: bool = False,
+                         terminal: bool = False) -> None:
+        """Register an exec (an OCI process JSON); its output is attachable from now on."""
+        req = pb.ExecProcessRequest(container_id=container_id, exec_id=exec_id, process=process, stdin=stdin,
+                                    terminal=terminal)
+        await _call(lambda: self._tasks.Exec(req))
+
+    async def tasks_start_exec(self, container_id: str, exec_id: str) -> pb.ProcessState:
+        return await _call(lambda: self._tasks.StartExec(pb.ProcessRef(container_id=container_id,
+                                                                       exec_id=exec_id)))
+
+    async def tasks_wait_exec(self, container_id: str, exec_id: str) -> pb.ProcessState:
+        return await _call(lambda: self._tasks.WaitExec(pb.ProcessRef(container_id=container_id,
+                                                                      exec_id=exec_id)))
+
+    async def tasks_delete_exec(self, container_id: str, exec_id: str) -> pb.ProcessState:
+        return await _call(lambda: self._tasks.DeleteExec(pb.ProcessRef(container_id=container_id,
+                                                                        exec_id=exec_id)))
 
     async def tasks_pause(self, container_id: str) -> None:
         await _call(lambda: self._tasks.Pause(pb.ContainerID(id=container_id)))

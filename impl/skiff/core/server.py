@@ -22,6 +22,7 @@ from skiff.core.events import Event, Exchange
 from skiff.core.images.service import Image, ImageService, ImportOptions
 from skiff.core.mount import Mount
 from skiff.core.streams import QueueReader
+from skiff.core.tasks import execs as task_execs
 from skiff.core.tasks import stdio as task_stdio
 from skiff.core.tasks.service import CREATED, RUNNING, STOPPED, Task, TaskService
 
@@ -263,7 +264,8 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
 
     @stream_rpc
     async def Attach(self, request: pb.AttachRequest, context: Any) -> AsyncIterator[pb.AttachFrame]:
-        async for frame in self.tasks.attach(request.container_id, request.stdout, request.stderr):
+        async for frame in self.tasks.attach(request.container_id, request.stdout, request.stderr,
+                                             request.exec_id):
             if frame:
                 yield pb.AttachFrame(data=frame)
             else:  # the shim is forwarding output now: the caller's ready()
@@ -305,6 +307,25 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
     async def Resume(self, request: pb.ContainerID, context: Any) -> pb.Empty:
         await task_stdio.resume(self.tasks, request.id)
         return pb.Empty()
+
+
+    @rpc
+    async def Exec(self, request: pb.ExecProcessRequest, context: Any) -> pb.Empty:
+        await task_execs.create(self.tasks, request.container_id, request.exec_id, request.process,
+                                request.stdin, request.terminal)
+        return pb.Empty()
+
+    @rpc
+    async def StartExec(self, request: pb.ProcessRef, context: Any) -> pb.ProcessState:
+        return task_execs.state_pb(await task_execs.start(self.tasks, request.container_id, request.exec_id))
+
+    @rpc
+    async def WaitExec(self, request: pb.ProcessRef, context: Any) -> pb.ProcessState:
+        return task_execs.state_pb(await task_execs.wait(self.tasks, request.container_id, request.exec_id))
+
+    @rpc
+    async def DeleteExec(self, request: pb.ProcessRef, context: Any) -> pb.ProcessState:
+        return task_execs.state_pb(await task_execs.delete(self.tasks, request.container_id, request.exec_id))
 
 
 class EventsServicer(pb_grpc.EventsServicer):  # type: ignore[misc]

@@ -51,7 +51,7 @@ class Output:
         parent = os.path.dirname(self._log_path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        if self._log_fd < 0:
+        if self._log_fd < 0 and self._log_path:  # an exec's output is not logged
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
             self._log_fd = os.open(self._log_path, flags, 0o640)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -124,6 +124,8 @@ class Output:
             self._on_done()
 
     def _write_log(self, data: bytes) -> None:
+        if self._log_fd < 0:
+            return
         view = memoryview(data)
         while view:
             try:

@@ -116,6 +116,33 @@ class AttachRequest:
     method = "attach"
     stdout: bool = True
     stderr: bool = True
+    exec_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecRequest:
+    method = "exec"
+    exec_id: str
+    process: dict[str, Any]
+    stdin: bool = False
+    terminal: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecRef:
+    """``start_exec``, ``wait_exec``, ``state_exec``, ``delete_exec``: the verb is given per call."""
+
+    method: str
+    exec_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecState:
+    exec_id: str
+    pid: int
+    status: str  # created | running | stopped
+    exit_status: int
+    exited_at: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,12 +338,28 @@ class ShimClient:
         self.close()
         return res
 
-    def attach(self, stdout: bool = True, stderr: bool = True) -> AttachStream:
+    def exec(self, exec_id: str, process: dict[str, Any], stdin: bool = False,
+             terminal: bool = False) -> None:
+        self._call(ExecRequest(exec_id=exec_id, process=process, stdin=stdin, terminal=terminal))
+
+    def start_exec(self, exec_id: str) -> ExecState:
+        return _load(ExecState, self._call(ExecRef("start_exec", exec_id)))
+
+    def wait_exec(self, exec_id: str, timeout: float | None = None) -> ExecState:
+        return _load(ExecState, self._call(ExecRef("wait_exec", exec_id), timeout=timeout))
+
+    def state_exec(self, exec_id: str) -> ExecState:
+        return _load(ExecState, self._call(ExecRef("state_exec", exec_id)))
+
+    def delete_exec(self, exec_id: str) -> ExecState:
+        return _load(ExecState, self._call(ExecRef("delete_exec", exec_id)))
+
+    def attach(self, stdout: bool = True, stderr: bool = True, exec_id: str = "") -> AttachStream:
         """Attach on a connection of its own; when this returns the shim is already forwarding output."""
         sock = _connect(self.socket_path, self.timeout)
         reader = sock.makefile("rb")
         try:
-            sock.sendall(encode_request(AttachRequest(stdout=stdout, stderr=stderr)))
+            sock.sendall(encode_request(AttachRequest(stdout=stdout, stderr=stderr, exec_id=exec_id)))
             decode_response(reader.readline())
         except OSError as err:
             reader.close()

@@ -13,7 +13,7 @@ import signal
 import sys
 
 from skiff import errdefs
-from skiff.shim import process, stdio, wire
+from skiff.shim import execs, process, stdio, wire
 from skiff.shim.io import Output
 from skiff.shim.loop import Loop
 from skiff.shim.runc import Runtime
@@ -45,6 +45,7 @@ class Service:
         self._orphans: dict[int, int] = {}
         self._host_pid_ns = False
         self.stdin: stdio.StdinSink | None = None
+        self.execs: dict[str, execs.Exec] = {}
         self._methods = {
             "create": self.create,
             "start": self.start,
@@ -58,6 +59,11 @@ class Service:
             "resize": self.resize,
             "pause": self.pause,
             "resume": self.resume,
+            "exec": self.exec_,
+            "start_exec": self.start_exec,
+            "wait_exec": self.wait_exec,
+            "state_exec": self.state_exec,
+            "delete_exec": self.delete_exec,
             "shutdown": self.shutdown,
         }
 
@@ -81,6 +87,10 @@ class Service:
             self._kill_orphans()
 
     def _child_exited(self, pid: int, status: int) -> None:
+        for ex in self.execs.values():
+            if ex.pid == pid and ex.status == execs.RUNNING:
+                ex.exited(status)
+                return
         if self.init.pid and pid == self.init.pid and not self.init.stopped:
             self.init.exited(status)
             if self._host_pid_ns:
@@ -135,6 +145,10 @@ class Service:
         if conn in self._waiters:
             self._waiters.remove(conn)
         self.output.unsubscribe(conn)
+        for ex in self.execs.values():
+            if conn in ex.waiters:
+                ex.waiters.remove(conn)
+            ex.output.unsubscribe(conn)
 
     # verbs
     def create(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
@@ -250,19 +264,31 @@ class Service:
         self.init.deleted()
         return {"pid": self.init.pid, **self._wait_result()}
 
+    def _exec(self, params: dict[str, Any]) -> execs.Exec | None:
+        """The exec a request names with ``exec_id`` (None: the init)."""
+        exec_id = params.get("exec_id") or ""
+        if not exec_id:
+            return None
+        ex = self.execs.get(execs.check_id(exec_id))
+        if ex is None:
+            raise errdefs.NotFound(f"exec {exec_id} not found in container {self.init.id}")
+        return ex
+
     def attach(self, conn: Connection, params: dict[str, Any]) -> Any:
         stdout = _bool(params, "stdout", True)
         stderr = _bool(params, "stderr", True)
+        ex = self._exec(params)
         conn.send(wire.result({}))
         conn.streaming = True
-        self.output.subscribe(conn, stdout, stderr)
+        (ex.output if ex is not None else self.output).subscribe(conn, stdout, stderr)
         return NO_REPLY
 
     def stdin_stream(self, conn: Connection, params: dict[str, Any]) -> Any:
         """After the reply, the connection's bytes go to the init's stdin; its EOF closes that stdin when
         ``close_on_eof`` (Docker's StdinOnce), else it only ends this writer."""
         close_on_eof = _bool(params, "close_on_eof", False)
-        sink = self.stdin
+        ex = self._exec(params)
+        sink = ex.stdin if ex is not None else self.stdin
         if sink is None or sink.closed:
             raise errdefs.FailedPrecondition(f"container {self.init.id} has no open stdin")
         conn.send(wire.result({}))
@@ -281,8 +307,10 @@ class Service:
         return NO_REPLY
 
     def close_io(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
-        if self.stdin is not None:
-            self.stdin.close()
+        ex = self._exec(params)
+        sink = ex.stdin if ex is not None else self.stdin
+        if sink is not None:
+            sink.close()
         return {}
 
     def resize(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
@@ -290,10 +318,12 @@ class Service:
         if not isinstance(width, int) or not isinstance(height, int) or not (0 <= width < 65536
                                                                            and 0 <= height < 65536):
             raise errdefs.InvalidArgument("width and height must be integers from 0 to 65535")
-        if self.output.terminal < 0:
+        ex = self._exec(params)
+        output = ex.output if ex is not None else self.output
+        if output.terminal < 0:
             raise errdefs.FailedPrecondition(f"container {self.init.id} has no terminal")
         try:
-            stdio.resize(self.output.terminal, width, height)
+            stdio.resize(output.terminal, width, height)
         except OSError as err:
             raise errdefs.FailedPrecondition(f"resize: {err.strerror}") from err
         return {}
@@ -307,6 +337,58 @@ class Service:
         self.init.check("kill")
         self.runtime.resume()
         return {}
+
+    def exec_(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        exec_id = execs.check_id(params.get("exec_id"))
+        proc = params.get("process")
+        if not isinstance(proc, dict):
+            raise errdefs.InvalidArgument("process must be an OCI process object")
+        self._reap()
+        if self.init.status != process.RUNNING:
+            raise errdefs.FailedPrecondition(f"container {self.init.id} is not running")
+        if exec_id in self.execs:
+            raise errdefs.AlreadyExists(f"exec {exec_id} already exists")
+        self.execs[exec_id] = execs.Exec(self.loop, exec_id, self.bundle, proc, _bool(params, "stdin", False),
+                                         _bool(params, "terminal", False))
+        return {}
+
+    def start_exec(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        ex = self._exec(params)
+        if ex is None:
+            raise errdefs.InvalidArgument("exec_id is required")
+        self._reap()
+        if self.init.status != process.RUNNING:
+            raise errdefs.FailedPrecondition(f"container {self.init.id} is not running")
+        pid = ex.start(self.runtime)
+        if pid in self._orphans:
+            ex.exited(self._orphans.pop(pid))
+        return ex.result()
+
+    def wait_exec(self, conn: Connection, params: dict[str, Any]) -> Any:
+        ex = self._exec(params)
+        if ex is None:
+            raise errdefs.InvalidArgument("exec_id is required")
+        if ex.finished:
+            return ex.result()
+        ex.waiters.append(conn)
+        return DEFERRED
+
+    def state_exec(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        ex = self._exec(params)
+        if ex is None:
+            raise errdefs.InvalidArgument("exec_id is required")
+        self._reap()
+        return ex.result()
+
+    def delete_exec(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        ex = self._exec(params)
+        if ex is None:
+            raise errdefs.InvalidArgument("exec_id is required")
+        if ex.status == execs.RUNNING:
+            raise errdefs.FailedPrecondition(f"exec {ex.id} is running")
+        ex.close()
+        del self.execs[ex.id]
+        return ex.result()
 
     def shutdown(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
         if self.init.status in (process.CREATED, process.RUNNING):

@@ -41,7 +41,7 @@ def test_requests_encode_their_params() -> None:
         b'{"method":"kill","params":{"signal":9,"all":true}}\n')
     assert protocol.encode_request(protocol.StartRequest()) == b'{"method":"start","params":{}}\n'
     assert protocol.encode_request(protocol.AttachRequest(stderr=False)) == (
-        b'{"method":"attach","params":{"stdout":true,"stderr":false}}\n')
+        b'{"method":"attach","params":{"stdout":true,"stderr":false,"exec_id":""}}\n')
 
 
 def test_decode_response_results_and_errors() -> None:

@@ -293,7 +293,8 @@ class TaskService:
                            exit_status=task.exit_status, exited_at=task.exited_at))
         return task
 
-    async def attach(self, container_id: str, stdout: bool, stderr: bool) -> AsyncIterator[bytes]:
+    async def attach(self, container_id: str, stdout: bool, stderr: bool,
+                     exec_id: str = "") -> AsyncIterator[bytes]:
         """Stdcopy frames from the shim until the task's output ends or the caller goes away; an empty
         first item marks the moment the shim is forwarding."""
         task = self._get(container_id)
@@ -301,7 +302,7 @@ class TaskService:
             yield b""
             return
         sock_path = task.shim.socket_path
-        stream = await asyncio.to_thread(lambda: ShimClient(sock_path).attach(stdout, stderr))
+        stream = await asyncio.to_thread(lambda: ShimClient(sock_path).attach(stdout, stderr, exec_id))
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
 
