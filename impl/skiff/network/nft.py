@@ -7,8 +7,10 @@ never read or written."""
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +39,39 @@ class PortRule:
     bridge: str
 
 
+@dataclass(frozen=True)
+class Forward:
+    """A container on a Skiff bridge: IPv4 packets for ``address`` entering any container interface go
+    straight to ``ifname`` (netdev ingress ``fwd``). Bridged traffic never reaches the IP FORWARD hook, where
+    another engine's policy (dockerd's FORWARD drop) would otherwise decide whether containers may talk."""
+
+    ifname: str
+    address: str
+
+
 def _q(s: str) -> str:
     return json.dumps(s)
 
 
-def render(table: str, masquerades: list[Masquerade], ports: list[PortRule]) -> str:
-    """The nft script that (re)creates ``table`` with exactly these rules."""
+def render(
+    table: str, masquerades: list[Masquerade], ports: list[PortRule], forwards: Sequence[Forward] = ()
+) -> str:
+    """The nft script that (re)creates ``table`` (families ip and netdev) with exactly these rules."""
     lines = [
+        f"table netdev {table} {{}}",
+        f"delete table netdev {table}",
+    ]
+    if forwards:
+        devices = ", ".join(_q(f.ifname) for f in sorted(forwards, key=lambda f: f.ifname))
+        lines += [
+            f"table netdev {table} {{",
+            "\tchain forward_containers {",
+            f"\t\ttype filter hook ingress devices = {{ {devices} }} priority 0; policy accept;",
+        ]
+        for f in sorted(forwards, key=lambda f: ipaddress.IPv4Address(f.address)):
+            lines.append(f"\t\tip daddr {f.address} fwd to {_q(f.ifname)}")
+        lines += ["\t}", "}"]
+    lines += [
         f"table ip {table} {{}}",
         f"delete table ip {table}",
         f"table ip {table} {{",
@@ -119,12 +147,14 @@ def _get() -> _Lib:
     return _lib
 
 
-def apply(table: str, masquerades: list[Masquerade], ports: list[PortRule]) -> None:
-    _get().run(render(table, masquerades, ports))
+def apply(
+    table: str, masquerades: list[Masquerade], ports: list[PortRule], forwards: Sequence[Forward] = ()
+) -> None:
+    _get().run(render(table, masquerades, ports, list(forwards)))
 
 
 def delete_table(table: str) -> None:
-    _get().run(f"table ip {table} {{}}\ndelete table ip {table}\n")
+    _get().run("".join(f"table {fam} {table} {{}}\ndelete table {fam} {table}\n" for fam in ("ip", "netdev")))
 
 
 def rules(table: str) -> list[dict[str, Any]]:

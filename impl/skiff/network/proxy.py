@@ -1,9 +1,9 @@
 """The userland proxy for published ports (docker-proxy's role): one small process per binding
-that owns the host socket (inherited, its fd number first), so a port in use is refused and
+that owns the host socket (inherited: the fds last on the command line), so a port in use is refused and
 loopback clients reach the container. TCP bytes move with splice(2) through a pipe, not Python
 buffers.
 
-    python -m skiff.network.proxy <fd> tcp|udp <container-ip> <container-port>
+    python -m skiff.network.proxy tcp|udp <container-ip> <container-port> <fd>...
 """
 
 from __future__ import annotations
@@ -87,13 +87,16 @@ def _serve_udp(listener: socket.socket, target: tuple[str, int]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fd, proto, ip, port = int(argv[0]), argv[1], argv[2], int(argv[3])
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    listener = socket.socket(socket.AF_INET, kind, fileno=fd)
-    if proto == "tcp":
-        _serve_tcp(listener, (ip, port))
-    else:
-        _serve_udp(listener, (ip, port))
+    proto, ip, port, fds = argv[0], argv[1], int(argv[2]), [int(a) for a in argv[3:]]
+    serve = _serve_tcp if proto == "tcp" else _serve_udp
+    threads = []
+    for fd in fds:
+        listener = socket.socket(fileno=fd)
+        t = threading.Thread(target=serve, args=(listener, (ip, port)), daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
     return 0
 
 

@@ -160,9 +160,15 @@ class NetworkService:
             nft.PortRule(b.proto, b.host_ip, b.host_port, sb.address, b.port, self.bridge_name)
             for sb in self.sandboxes.values()
             for b in sb.bindings
-            if sb.address
+            if sb.address and ":" not in b.host_ip
         ]
-        nft.apply(self.table, [nft.Masquerade(str(self.pool.subnet), self.bridge_name)], ports)
+        present = set(bridge.list_links("veth"))
+        forwards = [
+            nft.Forward(sb.host_ifname, sb.address)
+            for sb in self.sandboxes.values()
+            if sb.address and sb.host_ifname in present
+        ]
+        nft.apply(self.table, [nft.Masquerade(str(self.pool.subnet), self.bridge_name)], ports, forwards)
 
     def _ensure_bridge(self) -> None:
         if not self._bridge_ready or not bridge.link_exists(self.bridge_name):
@@ -261,49 +267,54 @@ class NetworkService:
                     (proto, str((entry or {}).get("HostIp") or ""), int(hp.split("-")[0] or 0), port)
                 )
         out: list[Binding] = []
+        taken = {(b.proto, b.host_port) for other in self.sandboxes.values() for b in other.bindings}
+        name = record.name.lstrip("/")
         try:
             for proto, host_ip, host_port, port in wanted:
-                kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-                s = socket.socket(socket.AF_INET, kind)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind((host_ip or "0.0.0.0", host_port))
-                except OSError:
-                    s.close()
+                ips = [host_ip] if host_ip else ["0.0.0.0", "::"]
+                if host_port and (proto, host_port) in taken:
                     raise errdefs.Unknown(
-                        "driver failed programming external connectivity on endpoint "
-                        f"{record.name.lstrip('/')} "
-                        f"({sb.endpoint_id}): Error starting userland proxy: listen {proto}4 "
-                        f"{host_ip or '0.0.0.0'}:{host_port}: bind: address already in use"
-                    ) from None
-                if proto == "tcp":
-                    s.listen(128)
-                b = Binding(proto, host_ip, s.getsockname()[1], port)
-                b.proxy_pid = self._spawn_proxy(s, b, sb.address)
-                s.close()
-                out.append(b)
+                        f"driver failed programming external connectivity on endpoint {name} "
+                        f"({sb.endpoint_id}): Bind for {ips[0]}:{host_port} failed: port is already allocated"
+                    )
+                if not host_port:
+                    host_port = _ephemeral(proto, ips, taken)
+                taken.add((proto, host_port))
+                socks: list[socket.socket] = []
+                try:
+                    for ip in ips:
+                        s = _listen(proto, ip, host_port)
+                        if s is None:
+                            if ip == "::" and not host_ip:
+                                continue  # no IPv6 on this host
+                            raise errdefs.Unknown(
+                                f"driver failed programming external connectivity on endpoint {name} "
+                                f"({sb.endpoint_id}): Error starting userland proxy: listen {proto}"
+                                f"{'6' if ':' in ip else '4'} {_hostport(ip, host_port)}: bind: "
+                                "address already in use"
+                            )
+                        socks.append(s)
+                        host_port = s.getsockname()[1]
+                    pid = self._spawn_proxy(socks, proto, sb.address, port)
+                finally:
+                    for s in socks:
+                        s.close()
+                for s_ip in ips[: len(socks)]:
+                    out.append(Binding(proto, s_ip, host_port, port, pid))
         except BaseException:
             self._stop_proxies(out)
             raise
         return out
 
     @staticmethod
-    def _spawn_proxy(sock: socket.socket, b: Binding, address: str) -> int:
+    def _spawn_proxy(socks: list[socket.socket], proto: str, address: str, port: int) -> int:
+        fds = [str(s.fileno()) for s in socks]
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-I",
-                "-m",
-                "skiff.network.proxy",
-                str(sock.fileno()),
-                b.proto,
-                address,
-                str(b.port),
-            ],
+            [sys.executable, "-I", "-m", "skiff.network.proxy", proto, address, str(port), *fds],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(sock.fileno(),),
+            pass_fds=tuple(s.fileno() for s in socks),
             start_new_session=True,
         )
         return int(proc.pid)
@@ -316,6 +327,15 @@ class NetworkService:
                     os.kill(b.proxy_pid, signal.SIGKILL)
                 with contextlib.suppress(ChildProcessError, OSError):
                     os.waitpid(b.proxy_pid, os.WNOHANG)
+
+    async def close(self) -> None:
+        """skiffd stops: a private daemon (tests) with no container left removes its bridge and table."""
+        async with self.lock:
+            if self.sandboxes or self.bridge_name == DEFAULT_BRIDGE:
+                return
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(nft.delete_table, self.table)
+                await asyncio.to_thread(bridge.delete_link, self.bridge_name)
 
     def _teardown(self, sb: Sandbox) -> None:
         self._stop_proxies(sb.bindings)
@@ -337,7 +357,7 @@ class NetworkService:
             return
         await asyncio.to_thread(self._teardown, sb)
         self._forget(cid)
-        if sb.bindings:
+        if sb.address:
             with contextlib.suppress(errdefs.SkiffError):
                 await asyncio.to_thread(self._sync_rules)
 
@@ -354,9 +374,12 @@ class NetworkService:
                     if str(path) not in owned:
                         await asyncio.to_thread(netns.remove, path)
             for sb in self.sandboxes.values():
+                groups: dict[int, list[Binding]] = {}
                 for b in sb.bindings:
-                    if not _alive_proxy(b.proxy_pid):
-                        await asyncio.to_thread(self._respawn, sb, b)
+                    groups.setdefault(b.proxy_pid, []).append(b)
+                for pid, group in groups.items():
+                    if not _alive_proxy(pid):
+                        await asyncio.to_thread(self._respawn, sb, group)
                 self._save(sb)
             try:
                 present = bool(self.sandboxes) or await asyncio.to_thread(
@@ -368,19 +391,18 @@ class NetworkService:
             except Exception as err:
                 log.warning("network reconcile: %s", err)
 
-    def _respawn(self, sb: Sandbox, b: Binding) -> None:
-        kind = socket.SOCK_STREAM if b.proto == "tcp" else socket.SOCK_DGRAM
-        s = socket.socket(socket.AF_INET, kind)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    def _respawn(self, sb: Sandbox, group: list[Binding]) -> None:
+        socks = [x for x in (_listen(b.proto, b.host_ip, b.host_port) for b in group) if x is not None]
         try:
-            s.bind((b.host_ip or "0.0.0.0", b.host_port))
-            if b.proto == "tcp":
-                s.listen(128)
-            b.proxy_pid = self._spawn_proxy(s, b, sb.address)
-        except OSError as err:
-            log.warning("cannot re-publish %s/%s: %s", b.host_port, b.proto, err)
+            if not socks:
+                log.warning("cannot re-publish %s/%s", group[0].host_port, group[0].proto)
+                return
+            pid = self._spawn_proxy(socks, group[0].proto, sb.address, group[0].port)
+            for b in group:
+                b.proxy_pid = pid
         finally:
-            s.close()
+            for s in socks:
+                s.close()
 
     # ---------- /etc files ----------
     @staticmethod
@@ -423,7 +445,7 @@ class NetworkService:
             for b in sb.bindings:
                 ports.setdefault(f"{b.port}/{b.proto}", None)
                 ports[f"{b.port}/{b.proto}"] = (ports[f"{b.port}/{b.proto}"] or []) + [
-                    {"HostIp": b.host_ip or "0.0.0.0", "HostPort": str(b.host_port)}
+                    {"HostIp": b.host_ip, "HostPort": str(b.host_port)}
                 ]
         addressed = sb is not None and bool(sb.address)
         endpoint = {
@@ -484,6 +506,12 @@ class NetworkService:
             **top,
             "Networks": networks,
         }
+
+    def summarize(self, record: Container, summary: dict[str, Any]) -> None:
+        """``GET /containers/json``: Ports and NetworkSettings.Networks as dockerd lists them."""
+        settings = self.settings(record)
+        summary["Ports"] = list_ports(settings)
+        summary["NetworkSettings"] = {"Networks": settings["Networks"]}
 
     # ---------- networks API ----------
     def list_networks(self) -> list[dict[str, Any]]:
@@ -553,5 +581,56 @@ class NetworkService:
         raise errdefs.NotFound(f"network {ref} not found")
 
 
+def _listen(proto: str, ip: str, port: int) -> socket.socket | None:
+    """A bound (and for TCP listening) socket on ``ip``:``port``, or None when it is taken."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((ip, port))
+        if proto == "tcp":
+            s.listen(128)
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def _ephemeral(proto: str, ips: list[str], taken: set[tuple[str, int]]) -> int:
+    """dockerd's port allocator: the lowest free port of ``ip_local_port_range``."""
+    lo, hi = 32768, 60999
+    with contextlib.suppress(OSError, ValueError):
+        lo, hi = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for port in range(lo, hi + 1):
+        if (proto, port) in taken:
+            continue
+        s = _listen(proto, ips[0], port)
+        if s is not None:
+            s.close()
+            return port
+    raise errdefs.Unavailable("no free host port to publish on")
+
+
+def _hostport(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def _fixed_id(name: str) -> str:
     return hashlib.sha256(f"skiff-network-{name}".encode()).hexdigest()
+
+
+def list_ports(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """``docker ps``'s Ports from inspect's ``NetworkSettings.Ports``."""
+    out: list[dict[str, Any]] = []
+    for spec, bound in sorted((settings.get("Ports") or {}).items()):
+        port, proto = _port_key(spec)
+        if not bound:
+            out.append({"PrivatePort": port, "Type": proto})
+            continue
+        for b in bound:
+            out.append(
+                {"IP": b["HostIp"], "PrivatePort": port, "PublicPort": int(b["HostPort"]), "Type": proto}
+            )
+    return out
