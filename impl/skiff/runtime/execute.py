@@ -143,7 +143,7 @@ def _spawn(record: state.ContainerRecord, process: Process, sys: Syscalls, secco
         channel.send(sync.CgroupsReady())
         msg = channel.recv()
         if isinstance(msg, sync.Error):
-            raise ContainerError(f"exec failed: {msg.message}")
+            raise ContainerError(f"exec failed: unable to start container process: {msg.message}")
         if not isinstance(msg, sync.InitPid):
             raise ContainerError(f"exec bootstrap failed (sync message {msg!r})")
         proc_pid = msg.pid
@@ -151,7 +151,7 @@ def _spawn(record: state.ContainerRecord, process: Process, sys: Syscalls, secco
         pid = 0
         msg = channel.recv()
         if isinstance(msg, sync.Error):
-            raise ContainerError(f"exec failed: {msg.message}")
+            raise ContainerError(f"exec failed: unable to start container process: {msg.message}")
         if not isinstance(msg, sync.Ready):
             raise ContainerError("exec: the process exited before it was ready")
         return proc_pid

@@ -138,11 +138,11 @@ class ExecBackend:
         try:
             state = await self.core.tasks_start_exec(record.id, ex.id)
         except errdefs.SkiffError as err:
-            ex.exit_code = 127 if "not found" in str(err) or "no such file" in str(err).lower() else 126
+            ex.exit_code = 126  # dockerd's code for any exec that did not start
             ex.done.set()
             with contextlib.suppress(errdefs.SkiffError):
                 await self.core.tasks_delete_exec(record.id, ex.id)
-            raise
+            raise errdefs.Unknown(f"OCI runtime exec failed: {err}: unknown") from None
         ex.pid, ex.running = int(state.pid), True
         ex.stdin_ready.set()
         if ex.size is not None and ex.tty:  # the CLI resizes as soon as it has the upgrade answer
