@@ -8,6 +8,7 @@ skiff-containerd), mounts left under the roots are unmounted and the directory i
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -28,14 +29,17 @@ class PrivateSkiffd:
         self.dir = Path(tempfile.mkdtemp(prefix="skiff-fuzz-"))
         self.socket = self.dir / "skiff.sock"
         self.host = f"unix://{self.socket}"
-        self.log = self.dir.parent / f"{self.dir.name}.log"
+        default = Path(__file__).resolve().parents[2] / "reports" / "fuzz"
+        log_dir = Path(os.environ.get("SKIFF_FUZZ_DIR", default))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log = log_dir / "skiffd.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrivateSkiffd:
         skiffd = Path(sys.executable).parent / "skiffd"
         cmd = [str(skiffd), "-H", self.host, "--data-root", str(self.dir / "data"),
                "--exec-root", str(self.dir / "exec")]
-        with open(self.log, "ab") as log:
+        with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
         proc = self.proc

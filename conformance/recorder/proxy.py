@@ -132,9 +132,13 @@ class Tap:
         )
 
     def closed(self) -> None:
-        """The connection is gone: a response still open was cut short (logs -f, events)."""
+        """The connection is gone: a response still open was cut short (logs -f, events); a request
+        without any answer is recorded with status 0."""
         if not self.dead:
             self._flush(complete=False)
+            while self.pending:
+                req = self.pending.popleft()
+                self.emit(Exchange(req.method, req.target, 0, [], b"", False, False))
         self.dead = True
 
 

@@ -39,15 +39,31 @@ def summarise(target: str, verdicts: list[Verdict]) -> dict[str, Any]:
         )
         op["calls"] += 1
         op["statuses"][str(v.status)] += 1
+        if v.shape:
+            op.setdefault("shapes", {}).setdefault(str(v.status), set()).update(v.shape)
         if v.violations:
             op["violating"] += 1
         for sig in v.violations:
             entry = op["signatures"].setdefault(f"{v.status} {sig}", {"count": 0, "example": v.example})
             entry["count"] += 1
+    for op in ops.values():
+        op["shapes"] = {k: sorted(v) for k, v in op.get("shapes", {}).items()}
     return {"target": target, "operations": ops}
 
 
-def finish(proxy: RecordingProxy | None, target: Any) -> Path | None:
+def feature_results(context: Any) -> list[dict[str, Any]]:
+    """Per feature file: scenarios passed/failed/skipped (behave's runner, read in after_all)."""
+    runner = getattr(context, "_runner", None)
+    out = []
+    for feature in getattr(runner, "features", None) or []:
+        counts: Counter[str] = Counter()
+        for scenario in feature.walk_scenarios():
+            counts[getattr(scenario.status, "name", str(scenario.status))] += 1
+        out.append({"file": str(feature.filename), "name": feature.name, "scenarios": dict(counts)})
+    return out
+
+
+def finish(proxy: RecordingProxy | None, target: Any, context: Any = None) -> Path | None:
     if proxy is None:
         return None
     exchanges = proxy.take()
@@ -55,6 +71,7 @@ def finish(proxy: RecordingProxy | None, target: Any) -> Path | None:
     target.host = getattr(target, "upstream_host", target.host)
     verdicts = [validate(e) for e in exchanges]
     data = summarise(target.name, verdicts)
+    data["features"] = feature_results(context) if context is not None else []
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"{target.name}.json"
     path.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -43,6 +43,11 @@ class Verdict:
     kind: str  # "validated" | "stream" | "hijacked" | "unrouted"
     violations: list[str] = field(default_factory=list)
     example: str = ""
+    shape: list[str] = field(default_factory=list)  # flattened "path:type" of a single JSON body
+    message: str = ""  # an error answer's {"message"}
+    method: str = ""
+    target: str = ""
+    complete: bool = True
 
 
 @dataclass
@@ -87,6 +92,39 @@ def _json_messages(body: bytes) -> int:
         n += 1
 
 
+SHAPE_DEPTH = 4
+SHAPE_CAP = 400
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def shape(value: Any, prefix: str = "", depth: int = 0, out: set[str] | None = None) -> set[str]:
+    """The masked shape of a JSON value: key paths with their types (ids, times, sizes disappear)."""
+    out = set() if out is None else out
+    if len(out) >= SHAPE_CAP:
+        return out
+    out.add(f"{prefix or '$'}:{_type(value)}")
+    if depth >= SHAPE_DEPTH:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            shape(v, f"{prefix}.{k}" if prefix else str(k), depth + 1, out)
+    elif isinstance(value, list):
+        for v in value[:5]:
+            shape(v, f"{prefix}[]", depth + 1, out)
+    return out
+
+
 def _path(e: Any) -> str:
     parts = [("*" if isinstance(p, int) else str(p)) for p in (getattr(e, "absolute_path", None) or [])]
     return ".".join(parts) or "<body>"
@@ -122,7 +160,12 @@ def validate(ex: Exchange) -> Verdict:
         return Verdict("<unrouted>", version, ex.status, "unrouted", example=f"{ex.method} {ex.target[:120]}")
     op, params = routed
     example = f"{ex.method} {ex.target[:120]}"
-    verdict = Verdict(op.operation_id, version, ex.status, "validated", example=example)
+    verdict = Verdict(op.operation_id, version, ex.status, "validated", example=example, complete=ex.complete,
+                      method=ex.method, target=ex.target)
+    if ex.status == 0:
+        verdict.kind = "no response"
+        verdict.violations.append("no response (connection closed or timed out)")
+        return verdict
     headers = Headers(ex.response_headers)
     ctype = (headers.get("Content-Type") or "").lower()
     if ex.hijacked or ex.status == 101:
@@ -137,6 +180,17 @@ def validate(ex: Exchange) -> Verdict:
     )
     if ex.method == "HEAD":
         body = None
+    if not streamy and media in JSON_TYPES and body:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        verdict.shape = sorted(shape(value))
+        if ex.status >= 400:
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                verdict.message = value["message"][:300]
+            else:
+                verdict.violations.append('error shape: not {"message": "..."}')
     if streamy:
         verdict.kind = "stream"
         body = None  # status and content type still checked below

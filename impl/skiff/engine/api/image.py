@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import base64
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -10,6 +13,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
+from skiff.engine.backend import reference
 from skiff.engine.backend.images import ImageService
 from skiff.engine.context import services
 from skiff.engine.responses import json_response
@@ -84,8 +88,20 @@ async def commit(
 
 async def push(name: str, tag: str | None = None, x_registry_auth: str | None = None, **_: Any) -> Response:
     auth = x_registry_auth or request.headers.get("x-registry-auth")
-    if not auth:
-        raise errdefs.InvalidArgument("Bad parameters and missing X-Registry-Auth: EOF")
+    if not auth:  # dockerd falls back to an AuthConfig in the body (docker-py sends "{}")
+        raw = b"".join([chunk async for chunk in request.stream()])
+        try:
+            json.loads(raw)
+        except ValueError:
+            message = "EOF" if not raw.strip() else "invalid character looking for beginning of value"
+            raise errdefs.InvalidArgument(f"Bad parameters and missing X-Registry-Auth: {message}") from None
+        auth = base64.urlsafe_b64encode(raw).decode()
+    try:  # a bad name fails before the stream starts (fuzz: it aborted the started response); dockerd: 500
+        reference.parse(name)
+    except errdefs.InvalidArgument as exc:
+        raise errdefs.Unknown(str(exc)) from exc
+    if tag and not re.fullmatch(reference._TAG, tag):
+        raise errdefs.Unknown("invalid tag format")
     return StreamingResponse(_backend().push(name, tag, auth), media_type="application/json")
 
 
