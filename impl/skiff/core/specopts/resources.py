@@ -333,3 +333,25 @@ def _groups(spec: specgen.Spec, user: str, group_add: Sequence[str], layers: Seq
     proc_user = spec["process"]["user"]
     gids = supplementary_groups(user, int(proc_user.get("gid", 0)), group_add, layers)
     proc_user["additionalGids"] = gids
+
+
+# ---------- OOM ----------
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def oom_kill_count(cgroups_path: str, root: str = CGROUP_ROOT) -> int:
+    """How many processes the kernel OOM-killed in the memory cgroup at ``cgroups_path`` (v1 memory
+    controller, else the unified hierarchy's memory.events); 0 if the cgroup is gone. Read when the init
+    exits and before the task is deleted, for ``State.OOMKilled``."""
+    rel = cgroups_path.lstrip("/")
+    for path, name in ((Path(root, "memory", rel), "memory.oom_control"), (Path(root, rel), "memory.events"),
+                       (Path(root, "unified", rel), "memory.events")):
+        try:
+            text = (path / name).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+    return 0

@@ -28,6 +28,7 @@ from typing import Any
 from skiff import errdefs
 from skiff.core import specgen
 from skiff.core.specopts import network as net_specopts
+from skiff.core.specopts import resources as resource_opts
 from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
@@ -367,9 +368,11 @@ class ContainerService:
                 return
             if pid and record.state.pid and pid != record.state.pid and not force:
                 return  # an exec'd process, not the init
+            oom_killed = resource_opts.oom_kill_count(f"/skiff/{cid}") > 0  # before delete drops the cgroup
             with contextlib.suppress(errdefs.SkiffError):
                 await self.core.tasks_delete(cid)
             st = record.state
+            st.oom_killed = oom_killed
             st.running = st.paused = st.restarting = False
             st.status = "exited"
             st.pid = 0
@@ -384,6 +387,8 @@ class ContainerService:
                 rt.restart = asyncio.ensure_future(self._restart_later(record, delay))
             self.store.save(record)
             rt.generation += 1
+        if record.state.oom_killed:
+            self._publish(record, "oom")
         self._publish(record, "die", exitCode=str(exit_status))
         await self._notify()
         if record.host_config.get("AutoRemove"):

@@ -1,0 +1,85 @@
+@isolation
+Feature: a container is isolated from the host and bounded by its resource limits
+
+  Scenario: a process over its memory limit is OOM-killed and inspect says so
+    When I run "docker run --name <oom> --memory 16m --memory-swap 16m busybox sh -c 'x=a; while :; do x=$x$x; done'"
+    Then the command exits with 137
+    When I run "docker inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' <oom>"
+    Then stdout is "true 137\n"
+
+  Scenario: --pids-limit 10 stops a fork bomb at 10 processes
+    When I run "docker run --rm --pids-limit 10 busybox sh -c 'i=0; while [ $i -lt 30 ]; do (sleep 5 &) 2>/dev/null; i=$((i+1)); done; n=0; for d in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n'"
+    Then the command succeeds
+    And stdout matches "^procs=(9|10)\n$"
+
+  Scenario: without a pids limit the same loop starts all its processes
+    When I run "docker run --rm busybox sh -c 'i=0; while [ $i -lt 30 ]; do (sleep 5 &) 2>/dev/null; i=$((i+1)); done; n=0; for d in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n'"
+    Then stdout is "procs=31\n"
+
+  Scenario: --cpus 0.5 holds a busy loop near half a core
+    When I run "docker run --rm --cpus 0.5 busybox sh -c 'while :; do :; done & p=$!; sleep 0.3; read -r x x x x x x x x x x x x x u1 s1 x < /proc/$p/stat; sleep 2; read -r x x x x x x x x x x x x x u2 s2 x < /proc/$p/stat; kill $p; t=$((u2+s2-u1-s1)); if [ $t -ge 40 ] && [ $t -le 130 ]; then echo near-half; else echo ticks=$t; fi'"
+    Then stdout is "near-half\n"
+
+  Scenario Outline: a default container cannot <what>
+    When I run "docker run --rm busybox <command>"
+    Then the command fails
+    And stderr contains "<message>"
+
+    Examples:
+      | what                     | command                   | message                 |
+      | mount a filesystem       | mount -t tmpfs none /mnt  | permission denied       |
+      | unshare a mount ns       | unshare -m true           | Operation not permitted |
+      | make a user namespace    | unshare -U true           | Operation not permitted |
+      | reboot the machine       | reboot -f                 | Operation not permitted |
+      | read /proc/kcore         | cat /proc/kcore           | /proc/kcore             |
+      | set a link down          | ip link set lo down       | Operation not permitted |
+
+  Scenario: seccomp=unconfined lifts the default profile (a user namespace needs no capability)
+    When I run "docker run --rm --security-opt seccomp=unconfined busybox unshare -U true"
+    Then the command succeeds
+
+  Scenario: --cap-add NET_ADMIN lets ip link set lo down work
+    When I run "docker run --rm --cap-add NET_ADMIN busybox ip link set lo down"
+    Then the command succeeds
+
+  Scenario: --cap-drop ALL with --cap-add chown leaves exactly CAP_CHOWN
+    When I run "docker run --rm --cap-drop ALL --cap-add chown busybox grep CapEff /proc/self/status"
+    Then stdout is "CapEff:\t0000000000000001\n"
+
+  Scenario: an unknown capability is refused
+    When I run "docker run --rm --cap-add foo busybox true"
+    Then the command fails
+    And stderr contains "unknown capability: \"CAP_FOO\""
+
+  Scenario: no-new-privileges sets the process flag
+    When I run "docker run --rm --security-opt no-new-privileges busybox grep NoNewPrivs /proc/self/status"
+    Then stdout is "NoNewPrivs:\t1\n"
+
+  Scenario: --read-only makes / unwritable while --tmpfs /tmp stays writable
+    When I run "docker run --rm --read-only --tmpfs /tmp busybox sh -c 'touch /x 2>/dev/null && echo root-writable; touch /tmp/y && echo tmp-writable'"
+    Then the command succeeds
+    And stdout is "tmp-writable\n"
+
+  Scenario: --read-only alone makes / unwritable
+    When I run "docker run --rm --read-only busybox touch /x"
+    Then the command fails
+    And stderr contains "Read-only file system"
+
+  Scenario: --user 1000:1000 runs as that id
+    When I run "docker run --rm --user 1000:1000 busybox id"
+    Then stdout is "uid=1000 gid=1000 groups=1000\n"
+
+  Scenario: --group-add adds a supplementary group
+    When I run "docker run --rm --group-add 10 busybox id -G"
+    Then stdout is "0 10\n"
+
+  Scenario: a container sees only its own processes
+    When I run "docker run --rm busybox sh -c 'n=0; for d in /proc/[0-9]*; do n=$((n+1)); done; echo $n'"
+    Then stdout is "1\n"
+
+  Scenario: a container does not see the host's network interfaces
+    When I run "docker run --rm busybox ls /sys/class/net"
+    Then the command succeeds
+    And stdout contains "lo"
+    And stdout does not contain "docker0"
+    And stdout does not contain "ifb0"
