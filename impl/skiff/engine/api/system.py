@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import platform
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -216,3 +217,22 @@ async def auth(auth_config: object = None, **_: object) -> Response:
                  str(body.get("identitytoken") or ""), str(body.get("registrytoken") or ""))
     status = await images.distribution().login(str(body.get("serveraddress") or ""), creds)
     return json_response({"IdentityToken": "", "Status": status})
+
+
+async def events(since: str | None = None, until: str | None = None, filters: str | None = None,
+                 **_: object) -> Response:
+    """``GET /events``: JSON messages, one per line, flushed as they happen (headers at once)."""
+    from starlette.responses import StreamingResponse
+
+    from skiff.engine.backend import eventstream
+    from skiff.engine.responses import go_json
+
+    bus = services().containers.events
+    source = await eventstream.stream(bus, since, until, filters)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b""
+        async for event in source:
+            yield go_json(event)
+
+    return StreamingResponse(body(), media_type="application/json")
