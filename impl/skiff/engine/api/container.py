@@ -237,3 +237,13 @@ async def logs(
         id_, stdout, stderr, _opt_str(since), _opt_str(until), timestamps, _opt_str(tail), follow
     )
     return StreamingResponse(output)
+
+
+async def pause(id_: str, **_: Any) -> Response:
+    await interactive.pause(_backend(), id_)
+    return Response(status_code=204)
+
+
+async def unpause(id_: str, **_: Any) -> Response:
+    await interactive.unpause(_backend(), id_)
+    return Response(status_code=204)

@@ -33,7 +33,7 @@ from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import fsdiff, jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
 from skiff.engine.backend import volumes as volumes_mod
@@ -794,6 +794,7 @@ class ContainerService:
             return  # exited (and settled) since the caller looked: ``rm -f`` of a container just ending
         with contextlib.suppress(errdefs.NotFound):
             await self.core.tasks_kill(record.id, signal_mod.SIGKILL, all=True)
+        await interactive.thaw_after_kill(self, record)  # a frozen process takes its SIGKILL once thawed
         if not await self._wait_exit(rt, gen0, self.stop_kill_grace):
             raise errdefs.Unknown("tried to kill container, but did not receive an exit event")
 

@@ -53,3 +53,55 @@ async def resize(backend: Any, ref: str, height: int, width: int) -> None:
     except errdefs.FailedPrecondition as err:
         raise errdefs.Unknown(f"Cannot resize container {record.id}: {err}") from None
 
+
+
+async def pause(backend: Any, ref: str) -> None:
+    """Freeze every process of the container (the runtime's freezer cgroup), as dockerd's Pause."""
+    record = backend.get(ref)
+    rt = backend._runtime(record.id)
+    async with rt.lock:
+        st = record.state
+        if not st.running:
+            raise errdefs.Conflict(f"Container {record.id} is not running")
+        if st.paused:
+            raise errdefs.Conflict(f"Container {record.id} is already paused")
+        if st.restarting:
+            raise errdefs.Conflict(f"Container {record.id} is restarting, wait until the container is "
+                                   "running")
+        try:
+            await backend.core.tasks_pause(record.id)
+        except errdefs.SkiffError as err:
+            raise errdefs.Unknown(f"Cannot pause container {record.id}: {err}") from None
+        st.paused = True
+        st.status = "paused"
+        backend.store.save(record)
+    backend._publish(record, "pause")
+    await backend._notify()
+
+
+async def unpause(backend: Any, ref: str) -> None:
+    record = backend.get(ref)
+    rt = backend._runtime(record.id)
+    async with rt.lock:
+        st = record.state
+        if not st.paused:
+            raise errdefs.Conflict(f"Container {record.id} is not paused")
+        try:
+            await backend.core.tasks_resume(record.id)
+        except errdefs.SkiffError as err:
+            raise errdefs.Unknown(f"Cannot unpause container {record.id}: {err}") from None
+        st.paused = False
+        st.status = "running" if st.running else st.status
+        backend.store.save(record)
+    backend._publish(record, "unpause")
+    await backend._notify()
+
+
+async def thaw_after_kill(backend: Any, record: Any) -> None:
+    """dockerd resumes a paused container after SIGKILL, so that the signal is taken."""
+    if not record.state.paused:
+        return
+    try:
+        await backend.core.tasks_resume(record.id)
+    except errdefs.SkiffError as err:
+        log.warning("resume %s after kill: %s", record.id, err)
