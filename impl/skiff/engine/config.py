@@ -27,6 +27,20 @@ class DaemonConfig:
     log_level: str = "info"
     init_path: str | None = None  # --init-path: the init for --init; None looks up docker-init on PATH
     insecure_registries: list[str] = field(default_factory=list)  # besides 127.0.0.0/8, as dockerd
+    # OCI runtimes by name (--add-runtime / daemon.json "runtimes"); "runc" is Skiff's own skiff-runc
+    runtimes: dict[str, str] = field(default_factory=dict)
+    default_runtime: str = "runc"
+
+    @property
+    def runtime_paths(self) -> dict[str, str]:
+        return {"runc": "skiff-runc", **self.runtimes}
+
+    @property
+    def default_runtime_path(self) -> str | None:
+        """The binary skiff-containerd's shims run; None keeps the core's default (skiff-runc)."""
+        if self.default_runtime == "runc" and "runc" not in self.runtimes:
+            return None
+        return self.runtime_paths[self.default_runtime]
 
     @property
     def effective_hosts(self) -> list[str]:

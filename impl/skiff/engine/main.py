@@ -38,6 +38,7 @@ FILE_KEYS: dict[str, str] = {
     "tls": "tls", "tlsverify": "tlsverify", "tlscacert": "tlscacert", "tlscert": "tlscert",
     "tlskey": "tlskey", "debug": "debug", "log-level": "log_level", "insecure-tcp": "insecure_tcp",
     "init-path": "init_path", "insecure-registries": "insecure_registries",
+    "runtimes": "runtimes", "default-runtime": "default_runtime",
 }
 
 
@@ -69,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-path", dest="init_path", help="path to the docker-init binary")
     p.add_argument("--insecure-registry", dest="insecure_registries", action="append",
                    help="registry (host[:port] or CIDR) to reach over plain HTTP or unverified TLS")
+    p.add_argument("--add-runtime", dest="runtimes", action="append",
+                   help="register an OCI runtime as NAME=PATH (runc: Skiff's skiff-runc)")
+    p.add_argument("--default-runtime", dest="default_runtime", help="the runtime containers use by default")
     p.add_argument("--validate", action="store_true", help="validate the configuration and exit")
     return p
 
@@ -115,6 +119,8 @@ def load_config(argv: list[str] | None = None) -> tuple[DaemonConfig, bool]:
             if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
                 raise ConfigError("insecure-registries must be a list of strings")
             config.insecure_registries = list(value)
+        elif dest == "runtimes":
+            config.runtimes = _runtimes(value)
         elif dest in ("data_root", "exec_root"):
             setattr(config, dest, Path(value))
         elif dest in ("tls", "tlsverify", "debug", "insecure_tcp"):
@@ -123,9 +129,30 @@ def load_config(argv: list[str] | None = None) -> tuple[DaemonConfig, bool]:
             setattr(config, dest, None if value is None else str(value))
     if config.tlsverify:
         config.tls = True
+    if config.default_runtime not in config.runtime_paths:
+        raise ConfigError(f"default runtime {config.default_runtime} does not exist")
     if config.log_level not in logs.LEVELS:
         raise ConfigError(f"unable to parse logging level: {config.log_level}")
     return config, bool(args.validate)
+
+
+def _runtimes(value: Any) -> dict[str, str]:
+    """``--add-runtime name=path`` flags or daemon.json ``{"name": {"path": ...}}``, as dockerd."""
+    out: dict[str, str] = {}
+    if isinstance(value, list):
+        for item in value:
+            name, sep, path = str(item).partition("=")
+            if not sep or not name or not path:
+                raise ConfigError(f"invalid runtime {item!r}: expected NAME=PATH")
+            out[name] = path
+    elif isinstance(value, dict):
+        for name, spec in value.items():
+            if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                raise ConfigError(f"runtime {name}: a path is required")
+            out[str(name)] = spec["path"]
+    else:
+        raise ConfigError("runtimes must be an object")
+    return out
 
 
 @dataclass

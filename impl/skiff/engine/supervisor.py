@@ -36,6 +36,9 @@ def containerd_command(config: DaemonConfig) -> list[str]:
            "--root", str(config.containerd_root), "--state", str(config.containerd_state)]
     if config.debug:
         cmd += ["--log-level", "debug"]
+    runtime = config.default_runtime_path
+    if runtime is not None:
+        cmd += ["--runtime", runtime]
     return cmd
 
 
