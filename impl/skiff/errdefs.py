@@ -41,10 +41,16 @@ class Unknown(SkiffError):
     kind = "Unknown"
 
 
+class Forbidden(SkiffError):
+    """moby's errdefs.Forbidden (403): e.g. removing a pre-defined network or one with endpoints."""
+
+    kind = "Forbidden"
+
+
 KINDS: dict[str, type[SkiffError]] = {
     cls.kind: cls
     for cls in (NotFound, AlreadyExists, Conflict, InvalidArgument, FailedPrecondition, NotImplemented_,
-                Unavailable, Unknown)
+                Unavailable, Unknown, Forbidden)
 }
 
 

@@ -27,6 +27,7 @@ STATUS_BY_KIND: dict[type[errdefs.SkiffError], int] = {
     errdefs.NotImplemented_: 501,
     errdefs.Unavailable: 503,
     errdefs.Unknown: 500,
+    errdefs.Forbidden: 403,
 }
 
 PAGE_NOT_FOUND = "page not found"
