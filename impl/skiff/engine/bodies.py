@@ -122,3 +122,18 @@ def validator_map() -> dict[str, Any]:
     bodies = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     bodies["*/*json"] = SkiffJSONBodyValidator
     return {"body": bodies}
+
+
+def declares_body(headers: Any) -> bool:
+    """Whether a request has a body to wait for (HTTP/1.1: Transfer-Encoding, or Content-Length > 0).
+
+    A handler reading the raw stream must check this first: for an empty body connexion has already taken
+    the one ``http.request`` message, and ``request.stream()``/``body()`` would then wait for the client's
+    disconnect (the fuzzer's empty ``POST /images/load`` and ``PUT .../archive`` hung until its timeout).
+    """
+    if headers.get("transfer-encoding"):
+        return True
+    try:
+        return int(headers.get("content-length") or 0) > 0
+    except ValueError:
+        return True

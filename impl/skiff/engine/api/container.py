@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from skiff import errdefs
 from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
+from skiff.engine.bodies import declares_body
 from skiff.engine.context import services
 from skiff.engine.responses import go_json, json_response
 from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
@@ -148,7 +149,7 @@ async def put_archive(
     if isinstance(data, str):
         data = data.encode("latin-1")
     if not isinstance(data, bytes | bytearray):
-        data = await request.body()
+        data = await request.body() if declares_body(request.headers) else b""
     await _backend().archive_put(id_, path, bytes(data))
     return Response(status_code=200)
 

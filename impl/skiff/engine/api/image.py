@@ -15,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from skiff import errdefs
 from skiff.engine.backend import reference
 from skiff.engine.backend.images import ImageService
+from skiff.engine.bodies import declares_body
 from skiff.engine.context import services
 from skiff.engine.responses import json_response
 
@@ -38,6 +39,8 @@ async def _body(*already_read: Any) -> AsyncIterator[bytes]:
             for start in range(0, len(view), BODY_CHUNK):  # gRPC messages stay under their size limit
                 yield bytes(view[start:start + BODY_CHUNK])
             return
+    if not declares_body(request.headers):
+        return
     async for chunk in request.stream():
         if chunk:
             yield chunk
@@ -89,7 +92,7 @@ async def commit(
 async def push(name: str, tag: str | None = None, x_registry_auth: str | None = None, **_: Any) -> Response:
     auth = x_registry_auth or request.headers.get("x-registry-auth")
     if not auth:  # dockerd falls back to an AuthConfig in the body (docker-py sends "{}")
-        raw = b"".join([chunk async for chunk in request.stream()])
+        raw = b"".join([c async for c in request.stream()]) if declares_body(request.headers) else b""
         try:
             json.loads(raw)
         except ValueError:
