@@ -7,9 +7,10 @@ import os
 import re
 import shlex
 import subprocess
+import time
 from typing import Any
 
-from behave import then, when
+from behave import given, then, when
 
 from conformance.harness import cli
 from conformance.harness.world import poll
@@ -27,6 +28,18 @@ def step_run_stdin(context: Any, text: str, cmdline: str) -> None:
     env, args = cli.split(world.expand(cmdline))
     args = cli.with_label(args, world.label)
     world.last_cli = cli.run(world.target.host, args, env, stdin=_unescape(text).encode())
+
+
+@given('I remembered the current time as "{key}"')
+def step_remember_time(context: Any, key: str) -> None:
+    """Unix seconds, one second back: ``--since`` takes whole seconds from the CLI."""
+    context.world.values[key] = str(int(time.time()) - 1)
+
+
+@given('I remembered the time {seconds:d} seconds from now as "{key}"')
+def step_remember_later(context: Any, seconds: int, key: str) -> None:
+    """An ``--until`` a little ahead: the clocks of daemon and client need not agree to the millisecond."""
+    context.world.values[key] = str(int(time.time()) + seconds)
 
 
 class Terminal:

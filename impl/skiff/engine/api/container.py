@@ -214,6 +214,7 @@ async def attach(
         # dockerd answers this one in plain text with the stream's content type
         return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
     output = backend.attach(id_, stdout, stderr, stream, logs)
+    interactive.attached(backend, record)
     tty = bool(record.config.get("Tty"))
 
     async def pump(chunks: AsyncIterator[bytes]) -> None:

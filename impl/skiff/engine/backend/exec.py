@@ -72,7 +72,7 @@ class ExecBackend:
         if not st.running:
             raise errdefs.Conflict(f"Container {record.id} is not running")
         if st.paused:
-            raise errdefs.Conflict(f"Container {record.id} is paused, unpause the container before exec")
+            raise errdefs.Conflict(f"Container {ref} is paused, unpause the container before exec")
         if st.restarting:
             raise errdefs.Conflict(f"Container {record.id} is restarting, wait until the container is "
                                    "running")

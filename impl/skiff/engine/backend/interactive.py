@@ -40,6 +40,13 @@ async def pump_stdin(backend: Any, ref: str, chunks: AsyncIterator[bytes]) -> No
         log.debug("stdin of %s: %s", record.id, err)
 
 
+def attached(backend: Any, record: Any) -> None:
+    """dockerd's ``attach`` event, once the attach is validated."""
+    publish = getattr(backend, "_publish", None)
+    if publish is not None:
+        publish(record, "attach")
+
+
 async def resize(backend: Any, ref: str, height: int, width: int) -> None:
     record = backend.get(ref)
     if not record.state.running:
