@@ -47,6 +47,7 @@ class Forward:
 
     ifname: str
     address: str
+    group: str = "containers"  # one chain per network: containers of different networks stay apart
 
 
 def _q(s: str) -> str:
@@ -61,16 +62,21 @@ def render(
         f"table netdev {table} {{}}",
         f"delete table netdev {table}",
     ]
-    if forwards:
-        devices = ", ".join(_q(f.ifname) for f in sorted(forwards, key=lambda f: f.ifname))
-        lines += [
-            f"table netdev {table} {{",
-            "\tchain forward_containers {",
-            f"\t\ttype filter hook ingress devices = {{ {devices} }} priority 0; policy accept;",
-        ]
-        for f in sorted(forwards, key=lambda f: ipaddress.IPv4Address(f.address)):
-            lines.append(f"\t\tip daddr {f.address} fwd to {_q(f.ifname)}")
-        lines += ["\t}", "}"]
+    groups: dict[str, list[Forward]] = {}
+    for f in forwards:
+        groups.setdefault(f.group, []).append(f)
+    if groups:
+        lines.append(f"table netdev {table} {{")
+        for group, members in sorted(groups.items()):
+            devices = ", ".join(_q(f.ifname) for f in sorted(members, key=lambda f: f.ifname))
+            lines += [
+                f"\tchain forward_{group} {{",
+                f"\t\ttype filter hook ingress devices = {{ {devices} }} priority 0; policy accept;",
+            ]
+            for f in sorted(members, key=lambda f: ipaddress.IPv4Address(f.address)):
+                lines.append(f"\t\tip daddr {f.address} fwd to {_q(f.ifname)}")
+            lines.append("\t}")
+        lines.append("}")
     lines += [
         f"table ip {table} {{}}",
         f"delete table ip {table}",

@@ -533,6 +533,8 @@ class ContainerService:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             runspec.write_etc_files(record, directory)
+            if self.network is not None:
+                self.network.on_create(record, body.get("NetworkingConfig"))
             self.store.add(record)
             self._publish(record, "create")
         except BaseException:
@@ -629,10 +631,10 @@ class ContainerService:
         await self._notify()
         return True
 
-    async def _release_network(self, cid: str) -> None:
+    async def _release_network(self, cid: str, removed: bool = False) -> None:
         if self.network is not None:
             try:
-                await self.network.release(cid)
+                await self.network.release(cid, removed)
             except Exception as err:
                 log.warning("cannot release the network of %s: %s", cid, err)
 
@@ -922,7 +924,7 @@ class ContainerService:
                     record.state.removing = False
                     raise
             self.store.remove(record)
-            await self._release_network(record.id)
+            await self._release_network(record.id, removed=True)
             rt.removed = True
             if volumes:
                 self._remove_anonymous_volumes(record)

@@ -1,9 +1,10 @@
-"""skiffd's network service: the default bridge, a sandbox (named netns) per container, endpoints,
-published ports and the nftables table, persisted under ``<data-root>/network`` and reconciled on start.
+"""skiffd's network service: bridge networks (the default ``bridge`` and user-defined ones), a sandbox
+(named netns) per started container with an endpoint per network, published ports, the embedded DNS and
+the nftables table, persisted under ``<data-root>/network`` and reconciled on start.
 
-Docker's model: a container on a bridge network gets a sandbox (``SandboxKey`` = a netns bind mount under
-the exec root) when it starts and loses it when it stops; the runtime joins that netns by path, so the
-container's network survives a restart of skiffd untouched."""
+Docker's model: a container gets its sandbox (``SandboxKey``, a netns bind mount under the exec root) when
+it starts and loses it when it stops; the runtime joins that netns by path, so a container's network
+survives a restart of skiffd untouched."""
 
 from __future__ import annotations
 
@@ -20,14 +21,14 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skiff import errdefs
 from skiff.engine.backend import timefmt
 from skiff.engine.backend.record import Container
-from skiff.network import bridge, ipam, netns, nft
+from skiff.network import bridge, dns, ipam, netns, nft
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,48 @@ DEFAULT_BRIDGE = "skiff0"
 DEFAULT_SUBNET = "172.31.0.0/16"
 DEFAULT_TABLE = "skiff"
 DEFAULT_EXEC_ROOT = "/var/run/skiff"
+PREDEFINED = ("bridge", "host", "none")
 HOSTS_HEADER = (
     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 )
+
+
+@dataclass
+class Net:
+    """A bridge network (dockerd's libnetwork network with the bridge driver)."""
+
+    id: str
+    name: str
+    bridge: str
+    subnet: str
+    gateway: str
+    created: str
+    ip_range: str = ""
+    internal: bool = False
+    attachable: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    default: bool = False
+
+    def __post_init__(self) -> None:
+        self.pool = ipam.Pool.parse(self.subnet, self.gateway, self.ip_range)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "pool"}
+
+
+@dataclass
+class Attachment:
+    """One endpoint: the container's interface ``ifname`` on ``network_id``."""
+
+    network_id: str
+    host_ifname: str
+    ifname: str
+    address: str
+    mac: str
+    endpoint_id: str
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,27 +91,29 @@ class Binding:
 
 @dataclass
 class Sandbox:
-    """A started container's network: its netns, its endpoint on the default bridge, its ports."""
+    """A started container's network: its netns, its endpoints, its published ports."""
 
     cid: str
-    key: str  # netns path ("" when the container joins another's or has none)
-    network_id: str = ""
-    host_ifname: str = ""
-    address: str = ""
-    mac: str = ""
-    endpoint_id: str = ""
+    key: str  # netns path (another container's for container:<id>)
+    name: str = ""
+    hostname: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
+    owned: bool = True  # the netns is ours to remove
 
     def to_json(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["bindings"] = [b.__dict__ for b in self.bindings]
-        return d
+        return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Sandbox:
         d = dict(d)
+        d["attachments"] = [Attachment(**a) for a in d.get("attachments") or []]
         d["bindings"] = [Binding(**b) for b in d.get("bindings") or []]
         return cls(**d)
+
+    @property
+    def primary(self) -> Attachment | None:
+        return self.attachments[0] if self.attachments else None
 
 
 def _port_key(spec: str) -> tuple[int, str]:
@@ -88,8 +129,14 @@ def _alive_proxy(pid: int) -> bool:
         return False
 
 
+def _wrap(err: Exception) -> errdefs.SkiffError:
+    if isinstance(err, errdefs.SkiffError):
+        return err
+    return errdefs.Unknown(f"failed to set up container networking: {err}")
+
+
 class NetworkService:
-    """Networks of one skiffd; every method is safe to call again (idempotent teardown)."""
+    """Networks of one skiffd; teardown methods are safe to call again."""
 
     def __init__(
         self,
@@ -103,17 +150,12 @@ class NetworkService:
         self.netns_dir = exec_root / "netns"
         self.bridge_name = bridge_name
         self.table = table
-        self.pool = ipam.Pool.parse(subnet)
-        self.sandboxes: dict[str, Sandbox] = {}
         self.lock = asyncio.Lock()
-        self._bridge_ready = False
-        self.bridge_id = self._load_ids()
-        for path in sorted((self.dir / "sandboxes").glob("*.json")):
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                sb = Sandbox.from_json(json.loads(path.read_text()))
-                self.sandboxes[sb.cid] = sb
-                if sb.address:
-                    self.pool.used.add(ipaddress.IPv4Address(sb.address))
+        self.nets: dict[str, Net] = {}
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.resolvers: dict[str, dns.Server] = {}
+        self._ready: set[str] = set()
+        self._load(subnet)
 
     @classmethod
     def for_daemon(cls, data_root: Path, exec_root: Path) -> NetworkService:
@@ -132,16 +174,50 @@ class NetworkService:
         )
 
     # ---------- persistence ----------
-    def _load_ids(self) -> str:
-        path = self.dir / "networks.json"
+    def _load(self, subnet: str) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
         try:
-            return str(json.loads(path.read_text())["bridge"]["Id"])
-        except (OSError, ValueError, KeyError):
-            self.dir.mkdir(parents=True, exist_ok=True)
-            nid = secrets.token_hex(32)
-            data = {"bridge": {"Id": nid, "Created": timefmt.now()}}
-            path.write_text(json.dumps(data))
-            return nid
+            data = json.loads((self.dir / "networks.json").read_text())
+        except (OSError, ValueError):
+            data = {}
+        for d in data.get("networks") or []:
+            with contextlib.suppress(TypeError, ValueError, errdefs.SkiffError):
+                net = Net(**d)
+                self.nets[net.id] = net
+        if not any(n.default for n in self.nets.values()):
+            old = data.get("bridge") or {}
+            net = Net(
+                id=str(old.get("Id") or secrets.token_hex(32)),
+                name="bridge",
+                bridge=self.bridge_name,
+                subnet=subnet,
+                gateway="",
+                created=str(old.get("Created") or timefmt.now()),
+                default=True,
+                options={
+                    "com.docker.network.bridge.default_bridge": "true",
+                    "com.docker.network.bridge.enable_icc": "true",
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                    "com.docker.network.bridge.name": self.bridge_name,
+                    "com.docker.network.driver.mtu": "1500",
+                },
+            )
+            net.gateway = str(net.pool.gateway)
+            self.nets[net.id] = net
+            self._save_nets()
+        for path in sorted((self.dir / "sandboxes").glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                sb = Sandbox.from_json(json.loads(path.read_text()))
+                self.sandboxes[sb.cid] = sb
+                for a in sb.attachments:
+                    if a.network_id in self.nets:
+                        self.nets[a.network_id].pool.used.add(ipaddress.IPv4Address(a.address))
+
+    def _save_nets(self) -> None:
+        tmp = self.dir / ".networks.json"
+        tmp.write_text(json.dumps({"networks": [n.to_json() for n in self.nets.values()]}))
+        os.replace(tmp, self.dir / "networks.json")
 
     def _save(self, sb: Sandbox) -> None:
         d = self.dir / "sandboxes"
@@ -154,36 +230,96 @@ class NetworkService:
         with contextlib.suppress(FileNotFoundError):
             (self.dir / "sandboxes" / f"{cid}.json").unlink()
 
-    # ---------- nftables ----------
-    def _sync_rules(self) -> None:
-        ports = [
-            nft.PortRule(b.proto, b.host_ip, b.host_port, sb.address, b.port, self.bridge_name)
-            for sb in self.sandboxes.values()
-            for b in sb.bindings
-            if sb.address and ":" not in b.host_ip
-        ]
-        present = set(bridge.list_links("veth"))
-        forwards = [
-            nft.Forward(sb.host_ifname, sb.address)
-            for sb in self.sandboxes.values()
-            if sb.address and sb.host_ifname in present
-        ]
-        nft.apply(self.table, [nft.Masquerade(str(self.pool.subnet), self.bridge_name)], ports, forwards)
+    def _config_path(self, cid: str) -> Path:
+        return self.dir / "endpoints" / f"{cid}.json"
 
-    def _ensure_bridge(self) -> None:
-        if not self._bridge_ready or not bridge.link_exists(self.bridge_name):
-            bridge.ensure_bridge(self.bridge_name, str(self.pool.gateway), self.pool.prefixlen)
-            self._bridge_ready = True
+    def endpoint_configs(self, record: Container) -> dict[str, dict[str, Any]]:
+        """The networks ``record`` belongs to (network ID -> its EndpointSettings config), in order."""
+        try:
+            saved = json.loads(self._config_path(record.id).read_text())
+            return {k: v for k, v in saved.items() if k in self.nets}
+        except (OSError, ValueError):
+            pass
+        mode = self.mode(record)
+        if mode in ("host", "none") or mode.startswith("container:"):
+            return {}
+        with contextlib.suppress(errdefs.NotFound):
+            return {self.find(mode).id: {}}
+        return {}
 
-    # ---------- container lifecycle ----------
+    def _store_configs(self, cid: str, configs: dict[str, dict[str, Any]]) -> None:
+        path = self._config_path(cid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{cid}.json")
+        tmp.write_text(json.dumps(configs))
+        os.replace(tmp, path)
+
+    # ---------- lookups ----------
     @staticmethod
     def mode(record: Container) -> str:
         mode = str(record.host_config.get("NetworkMode") or "default")
         return "bridge" if mode == "default" else mode
 
+    def find(self, ref: str) -> Net:
+        """By full ID, name, or unique ID prefix, as dockerd's FindNetwork."""
+        for net in self.nets.values():
+            if net.id == ref:
+                return net
+        for net in self.nets.values():
+            if net.name == ref:
+                return net
+        matches = [n for n in self.nets.values() if ref and n.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise errdefs.InvalidArgument(
+                f"network {ref} is ambiguous ({len(matches)} matches found based on ID prefix)"
+            )
+        raise errdefs.NotFound(f"network {ref} not found")
+
     def netns_path(self, cid: str) -> str | None:
         sb = self.sandboxes.get(cid)
         return sb.key if sb is not None and sb.key else None
+
+    # ---------- nftables ----------
+    def _sync_rules(self) -> None:
+        ports: list[nft.PortRule] = []
+        forwards: list[nft.Forward] = []
+        present = set(bridge.list_links("veth"))
+        for sb in self.sandboxes.values():
+            first = sb.primary
+            for b in sb.bindings:
+                if first is not None and ":" not in b.host_ip:
+                    br = self.nets[first.network_id].bridge if first.network_id in self.nets else ""
+                    ports.append(nft.PortRule(b.proto, b.host_ip, b.host_port, first.address, b.port, br))
+            for a in sb.attachments:
+                if a.host_ifname in present:
+                    forwards.append(nft.Forward(a.host_ifname, a.address, a.network_id[:12]))
+        masq = [nft.Masquerade(n.subnet, n.bridge) for n in self.nets.values() if not n.internal]
+        nft.apply(self.table, masq, ports, forwards)
+
+    def _ensure_bridge(self, net: Net) -> None:
+        if net.id not in self._ready or not bridge.link_exists(net.bridge):
+            bridge.ensure_bridge(net.bridge, net.gateway, net.pool.prefixlen)
+            self._ready.add(net.id)
+
+    # ---------- container lifecycle ----------
+    def on_create(self, record: Container, networking_config: Any) -> None:
+        """``POST /containers/create``: the networks of NetworkMode and NetworkingConfig must exist."""
+        mode = self.mode(record)
+        if mode in ("host", "none") or mode.startswith("container:"):
+            return
+        first = self.find(mode)
+        configs: dict[str, dict[str, Any]] = {first.id: {}}
+        endpoints = (
+            (networking_config or {}).get("EndpointsConfig") or {}
+            if isinstance(networking_config, dict)
+            else {}
+        )
+        for ref, cfg in endpoints.items():
+            net = self.find("bridge" if ref == "default" else ref)
+            configs[net.id] = {k: v for k, v in dict(cfg or {}).items() if v}
+        self._store_configs(record.id, configs)
 
     async def setup(self, record: Container, lookup: Callable[[str], Container]) -> None:
         """Before the task is created: the sandbox for ``record``'s network mode, and its /etc files."""
@@ -198,60 +334,79 @@ class NetworkService:
             if not other.state.running:
                 raise errdefs.Conflict(f"cannot join network of a non running container: {other.id}")
             path = self.netns_path(other.id) or f"/proc/{other.state.pid}/ns/net"
-            self.sandboxes[record.id] = Sandbox(record.id, key=path)
+            self.sandboxes[record.id] = Sandbox(record.id, key=path, owned=False)
             await asyncio.to_thread(self._copy_files, other, record)
             return
-        if mode != "bridge":
+        configs = self.endpoint_configs(record)
+        if not configs:
             raise errdefs.NotFound(f"network {mode} not found")
         async with self.lock:
-            await self.release_locked(record.id)
-            try:
-                sb = await asyncio.to_thread(self._attach, record)
-            except errdefs.SkiffError:
-                raise
-            except Exception as err:  # netlink, mount, sysfs
-                raise errdefs.Unknown(f"failed to set up container networking: {err}") from err
+            await self._release_locked(record.id)
+            sb = Sandbox(
+                record.id,
+                key=str(self.netns_dir / record.id[:12]),
+                name=record.name.lstrip("/"),
+                hostname=str(record.config.get("Hostname") or record.short_id),
+            )
             self.sandboxes[record.id] = sb
-            self._save(sb)
             try:
+                await asyncio.to_thread(netns.create, Path(sb.key), bridge.loopback_up)
+                for nid, cfg in configs.items():
+                    await asyncio.to_thread(self._attach, sb, self.nets[nid], cfg)
+                first = sb.primary
+                assert first is not None
+                sb.bindings = await asyncio.to_thread(
+                    self._bind_ports, record, first.endpoint_id, first.address
+                )
+                self._save(sb)
                 await asyncio.to_thread(self._sync_rules)
-            except errdefs.SkiffError:
-                await self.release_locked(record.id)
-                raise
+                await self._start_dns(sb)
+            except Exception as err:
+                await self._release_locked(record.id)
+                raise _wrap(err) from err
+            await asyncio.to_thread(self._write_files, record, sb, self._user_defined(sb))
 
-    def _attach(self, record: Container) -> Sandbox:
-        self._ensure_bridge()
-        key = self.netns_dir / record.id[:12]
-        addr = self.pool.allocate()
-        sb = Sandbox(
-            record.id,
-            key=str(key),
-            network_id=self.bridge_id,
+    def _user_defined(self, sb: Sandbox) -> bool:
+        return any(not self.nets[a.network_id].default for a in sb.attachments if a.network_id in self.nets)
+
+    def _attach(self, sb: Sandbox, net: Net, cfg: dict[str, Any]) -> Attachment:
+        self._ensure_bridge(net)
+        wanted = str(((cfg or {}).get("IPAMConfig") or {}).get("IPv4Address") or "")
+        if wanted and net.default:
+            raise errdefs.InvalidArgument(
+                "user specified IP address is supported on user defined networks only"
+            )
+        addr = net.pool.allocate(wanted)
+        aliases = [str(a) for a in (cfg or {}).get("Aliases") or []]
+        a = Attachment(
+            network_id=net.id,
             host_ifname=bridge.host_ifname(),
+            ifname=f"eth{len(sb.attachments)}",
             address=str(addr),
             mac=ipam.mac_for(addr),
             endpoint_id=secrets.token_hex(32),
+            aliases=aliases,
+        )
+        ep = bridge.Endpoint(
+            net.bridge,
+            a.host_ifname,
+            a.ifname,
+            a.address,
+            net.pool.prefixlen,
+            net.gateway,
+            a.mac,
+            default_route=not sb.attachments and not net.internal,
         )
         try:
-            netns.create(key, bridge.loopback_up)
-            ep = bridge.Endpoint(
-                self.bridge_name,
-                sb.host_ifname,
-                "eth0",
-                sb.address,
-                self.pool.prefixlen,
-                str(self.pool.gateway),
-                sb.mac,
-            )
-            bridge.attach(ep, key)
-            sb.bindings = self._bind_ports(record, sb)
+            bridge.attach(ep, sb.key)
         except BaseException:
-            self._teardown(sb)
+            net.pool.release(addr)
+            bridge.delete_link(a.host_ifname)
             raise
-        self._write_hosts(record, sb.address)
-        return sb
+        sb.attachments.append(a)
+        return a
 
-    def _bind_ports(self, record: Container, sb: Sandbox) -> list[Binding]:
+    def _bind_ports(self, record: Container, endpoint_id: str, address: str) -> list[Binding]:
         """Own each host port (bound here, handed to a proxy process), as docker-proxy does."""
         hc = record.host_config
         wanted: list[tuple[str, str, int, int]] = []  # proto, host ip, host port (0 = any), port
@@ -275,7 +430,7 @@ class NetworkService:
                 if host_port and (proto, host_port) in taken:
                     raise errdefs.Unknown(
                         f"driver failed programming external connectivity on endpoint {name} "
-                        f"({sb.endpoint_id}): Bind for {ips[0]}:{host_port} failed: port is already allocated"
+                        f"({endpoint_id}): Bind for {ips[0]}:{host_port} failed: port is already allocated"
                     )
                 if not host_port:
                     host_port = _ephemeral(proto, ips, taken)
@@ -289,13 +444,13 @@ class NetworkService:
                                 continue  # no IPv6 on this host
                             raise errdefs.Unknown(
                                 f"driver failed programming external connectivity on endpoint {name} "
-                                f"({sb.endpoint_id}): Error starting userland proxy: listen {proto}"
+                                f"({endpoint_id}): Error starting userland proxy: listen {proto}"
                                 f"{'6' if ':' in ip else '4'} {_hostport(ip, host_port)}: bind: "
                                 "address already in use"
                             )
                         socks.append(s)
                         host_port = s.getsockname()[1]
-                    pid = self._spawn_proxy(socks, proto, sb.address, port)
+                    pid = self._spawn_proxy(socks, proto, address, port)
                 finally:
                     for s in socks:
                         s.close()
@@ -328,46 +483,79 @@ class NetworkService:
                 with contextlib.suppress(ChildProcessError, OSError):
                     os.waitpid(b.proxy_pid, os.WNOHANG)
 
-    async def close(self) -> None:
-        """skiffd stops: a private daemon (tests) with no container left removes its bridge and table."""
-        async with self.lock:
-            if self.sandboxes or self.bridge_name == DEFAULT_BRIDGE:
-                return
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(nft.delete_table, self.table)
-                await asyncio.to_thread(bridge.delete_link, self.bridge_name)
+    # ---------- embedded DNS ----------
+    def resolve(self, cid: str, name: str) -> list[str]:
+        """Names ``cid`` can resolve: containers (name, alias, short ID, hostname) sharing one of its
+        user-defined networks, with their address on that network."""
+        me = self.sandboxes.get(cid)
+        if me is None:
+            return []
+        name = name.lower()
+        out: list[str] = []
+        for mine in me.attachments:
+            net = self.nets.get(mine.network_id)
+            if net is None or net.default:
+                continue
+            for other in self.sandboxes.values():
+                for a in other.attachments:
+                    if a.network_id != mine.network_id:
+                        continue
+                    names = {other.name.lower(), other.cid[:12], *(x.lower() for x in a.aliases)}
+                    if name in names or name == f"{other.name.lower()}.{net.name.lower()}":
+                        out.append(a.address)
+        return out
 
+    async def _start_dns(self, sb: Sandbox) -> None:
+        if sb.cid in self.resolvers or not self._user_defined(sb):
+            return
+        cid = sb.cid
+        self.resolvers[cid] = await dns.Server.start(
+            sb.key, lambda name: self.resolve(cid, name), dns.upstreams()
+        )
+
+    def _stop_dns(self, cid: str) -> None:
+        server = self.resolvers.pop(cid, None)
+        if server is not None:
+            server.close()
+
+    # ---------- teardown ----------
     def _teardown(self, sb: Sandbox) -> None:
         self._stop_proxies(sb.bindings)
-        if sb.host_ifname:
-            bridge.delete_link(sb.host_ifname)
-        if sb.key and sb.key.startswith(str(self.netns_dir)):
+        for a in sb.attachments:
+            bridge.delete_link(a.host_ifname)
+            net = self.nets.get(a.network_id)
+            if net is not None:
+                net.pool.release(a.address)
+        if sb.owned and sb.key.startswith(str(self.netns_dir)):
             netns.remove(Path(sb.key))
-        if sb.address:
-            self.pool.release(sb.address)
 
-    async def release(self, cid: str) -> None:
-        """After the task is gone (exit, failed start, removal): everything ``setup`` made."""
+    async def release(self, cid: str, removed: bool = False) -> None:
+        """After the task is gone (exit, failed start, removal): everything ``setup`` made; a removed
+        container's network configuration goes too."""
         async with self.lock:
-            await self.release_locked(cid)
+            await self._release_locked(cid)
+        if removed:
+            with contextlib.suppress(FileNotFoundError):
+                self._config_path(cid).unlink()
 
-    async def release_locked(self, cid: str) -> None:
+    async def _release_locked(self, cid: str) -> None:
+        self._stop_dns(cid)
         sb = self.sandboxes.pop(cid, None)
         if sb is None:
             return
         await asyncio.to_thread(self._teardown, sb)
         self._forget(cid)
-        if sb.address:
+        if sb.attachments:
             with contextlib.suppress(errdefs.SkiffError):
                 await asyncio.to_thread(self._sync_rules)
 
     async def reconcile(self, running: dict[str, Container]) -> None:
-        """On skiffd start: keep the sandboxes of running containers (respawn their proxies), drop the
-        rest, remove netns mounts and veths nobody owns, and load the table once."""
+        """On skiffd start: keep the sandboxes of running containers (respawn their proxies and resolvers),
+        drop the rest, remove netns mounts nobody owns, and load the table once."""
         async with self.lock:
             for cid in list(self.sandboxes):
                 if cid not in running:
-                    await self.release_locked(cid)
+                    await self._release_locked(cid)
             owned = {sb.key for sb in self.sandboxes.values()}
             if self.netns_dir.is_dir():
                 for path in self.netns_dir.iterdir():
@@ -377,27 +565,31 @@ class NetworkService:
                 groups: dict[int, list[Binding]] = {}
                 for b in sb.bindings:
                     groups.setdefault(b.proxy_pid, []).append(b)
+                first = sb.primary
                 for pid, group in groups.items():
-                    if not _alive_proxy(pid):
-                        await asyncio.to_thread(self._respawn, sb, group)
+                    if not _alive_proxy(pid) and first is not None:
+                        await asyncio.to_thread(self._respawn, first.address, group)
                 self._save(sb)
+                with contextlib.suppress(Exception):
+                    await self._start_dns(sb)
             try:
-                present = bool(self.sandboxes) or await asyncio.to_thread(
-                    bridge.link_exists, self.bridge_name
-                )
-                if present:
-                    await asyncio.to_thread(self._ensure_bridge)
-                    await asyncio.to_thread(self._sync_rules)
+                for net in self.nets.values():
+                    used = any(
+                        a.network_id == net.id for sb in self.sandboxes.values() for a in sb.attachments
+                    )
+                    if used or await asyncio.to_thread(bridge.link_exists, net.bridge):
+                        await asyncio.to_thread(self._ensure_bridge, net)
+                await asyncio.to_thread(self._sync_rules)
             except Exception as err:
                 log.warning("network reconcile: %s", err)
 
-    def _respawn(self, sb: Sandbox, group: list[Binding]) -> None:
+    def _respawn(self, address: str, group: list[Binding]) -> None:
         socks = [x for x in (_listen(b.proto, b.host_ip, b.host_port) for b in group) if x is not None]
         try:
             if not socks:
                 log.warning("cannot re-publish %s/%s", group[0].host_port, group[0].proto)
                 return
-            pid = self._spawn_proxy(socks, group[0].proto, sb.address, group[0].port)
+            pid = self._spawn_proxy(socks, group[0].proto, address, group[0].port)
             for b in group:
                 b.proxy_pid = pid
         finally:
@@ -406,13 +598,24 @@ class NetworkService:
 
     # ---------- /etc files ----------
     @staticmethod
-    def _write_hosts(record: Container, address: str) -> None:
-        if not record.hosts_path:
-            return
-        hostname = str(record.config.get("Hostname") or record.short_id)
-        domain = str(record.config.get("Domainname") or "")
-        names = f"{hostname}.{domain} {hostname}" if domain else hostname
-        Path(record.hosts_path).write_text(HOSTS_HEADER + f"{address}\t{names}\n")
+    def _write_files(record: Container, sb: Sandbox, embedded_dns: bool) -> None:
+        first = sb.primary
+        if record.hosts_path and first is not None:
+            hostname = str(record.config.get("Hostname") or record.short_id)
+            domain = str(record.config.get("Domainname") or "")
+            names = f"{hostname}.{domain} {hostname}" if domain else hostname
+            Path(record.hosts_path).write_text(HOSTS_HEADER + f"{first.address}\t{names}\n")
+        if embedded_dns and record.resolv_conf_path:
+            kept = []
+            with contextlib.suppress(OSError):
+                kept = [
+                    ln
+                    for ln in Path("/etc/resolv.conf").read_text().splitlines()
+                    if ln.startswith(("search", "domain"))
+                ]
+            Path(record.resolv_conf_path).write_text(
+                "\n".join([*kept, f"nameserver {dns.ADDRESS}", "options ndots:0"]) + "\n"
+            )
 
     @staticmethod
     def _host_files(record: Container) -> None:
@@ -433,7 +636,75 @@ class NetworkService:
                 with contextlib.suppress(OSError):
                     Path(dst).write_bytes(Path(src).read_bytes())
 
+    # ---------- connect / disconnect ----------
+    async def connect(self, ref: str, record: Container, cfg: dict[str, Any]) -> None:
+        net = self.find(ref)
+        mode = self.mode(record)
+        if mode in ("host", "none") or mode.startswith("container:"):
+            raise errdefs.InvalidArgument(
+                "container cannot be disconnected from host network or connected to host network"
+                if mode == "host"
+                else "container sharing network namespace with another container or host cannot be "
+                "connected to any other network"
+            )
+        configs = self.endpoint_configs(record)
+        if net.id in configs:
+            raise errdefs.Conflict(
+                f"endpoint with name {record.name.lstrip('/')} already exists in network {net.name}"
+            )
+        async with self.lock:
+            sb = self.sandboxes.get(record.id)
+            if sb is not None and record.state.running:
+                try:
+                    await asyncio.to_thread(self._attach, sb, net, cfg)
+                    self._save(sb)
+                    await asyncio.to_thread(self._sync_rules)
+                    await self._start_dns(sb)
+                except Exception as err:
+                    raise _wrap(err) from err
+            configs[net.id] = dict(cfg or {})
+            self._store_configs(record.id, configs)
+
+    async def disconnect(self, ref: str, record: Container, force: bool = False) -> None:
+        net = self.find(ref)
+        configs = self.endpoint_configs(record)
+        if net.id not in configs:
+            if force:
+                return
+            raise errdefs.Forbidden(f"container {record.id} is not connected to network {net.name}")
+        async with self.lock:
+            sb = self.sandboxes.get(record.id)
+            if sb is not None:
+                for a in [a for a in sb.attachments if a.network_id == net.id]:
+                    await asyncio.to_thread(bridge.delete_link, a.host_ifname)
+                    net.pool.release(a.address)
+                    sb.attachments.remove(a)
+                self._save(sb)
+                with contextlib.suppress(errdefs.SkiffError):
+                    await asyncio.to_thread(self._sync_rules)
+            del configs[net.id]
+            self._store_configs(record.id, configs)
+
     # ---------- inspect ----------
+    def _endpoint(self, net: Net, a: Attachment | None, cfg: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "IPAMConfig": cfg.get("IPAMConfig") or None,
+            "Links": cfg.get("Links") or None,
+            "Aliases": (cfg.get("Aliases") or None)
+            if net.default
+            else ([*(cfg.get("Aliases") or [])] or None),
+            "NetworkID": net.id,
+            "EndpointID": a.endpoint_id if a else "",
+            "Gateway": net.gateway if a else "",
+            "IPAddress": a.address if a else "",
+            "IPPrefixLen": net.pool.prefixlen if a else 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": a.mac if a else "",
+            "DriverOpts": cfg.get("DriverOpts") or None,
+        }
+
     def settings(self, record: Container) -> dict[str, Any]:
         """``NetworkSettings`` as dockerd fills it for the container's mode."""
         sb = self.sandboxes.get(record.id) if record.state.running else None
@@ -443,59 +714,33 @@ class NetworkService:
             ports[spec if "/" in spec else f"{spec}/tcp"] = None
         if sb is not None:
             for b in sb.bindings:
-                ports.setdefault(f"{b.port}/{b.proto}", None)
-                ports[f"{b.port}/{b.proto}"] = (ports[f"{b.port}/{b.proto}"] or []) + [
-                    {"HostIp": b.host_ip, "HostPort": str(b.host_port)}
-                ]
-        addressed = sb is not None and bool(sb.address)
-        endpoint = {
-            "IPAMConfig": None,
-            "Links": None,
-            "Aliases": None,
-            "NetworkID": self.bridge_id if mode == "bridge" else "",
-            "EndpointID": sb.endpoint_id if addressed and sb else "",
-            "Gateway": str(self.pool.gateway) if addressed else "",
-            "IPAddress": sb.address if addressed and sb else "",
-            "IPPrefixLen": self.pool.prefixlen if addressed else 0,
-            "IPv6Gateway": "",
+                key = f"{b.port}/{b.proto}"
+                ports[key] = (ports.get(key) or []) + [{"HostIp": b.host_ip, "HostPort": str(b.host_port)}]
+        networks: dict[str, Any] = {}
+        if mode in ("host", "none"):
+            networks[mode] = {
+                **self._endpoint(self.nets[next(iter(self.nets))], None, {}),
+                "NetworkID": _fixed_id(mode),
+            }
+        for nid, cfg in self.endpoint_configs(record).items():
+            net = self.nets[nid]
+            att = next((a for a in sb.attachments if a.network_id == nid), None) if sb else None
+            networks[net.name] = self._endpoint(net, att, cfg)
+        top = {
+            "EndpointID": "",
+            "Gateway": "",
             "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0,
-            "MacAddress": sb.mac if addressed and sb else "",
-            "DriverOpts": None,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
         }
-        name = {"default": "bridge"}.get(mode, mode)
-        networks = {} if mode.startswith("container:") else {name: endpoint}
-        if mode in ("host", "none"):
-            endpoint["NetworkID"] = ""
-        top = (
-            {
-                k: endpoint[k]
-                for k in (
-                    "EndpointID",
-                    "Gateway",
-                    "GlobalIPv6Address",
-                    "GlobalIPv6PrefixLen",
-                    "IPAddress",
-                    "IPPrefixLen",
-                    "IPv6Gateway",
-                    "MacAddress",
-                )
-            }
-            if mode == "bridge"
-            else {
-                "EndpointID": "",
-                "Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "MacAddress": "",
-            }
-        )
+        if "bridge" in networks and mode == "bridge":
+            top = {k: networks["bridge"][k] for k in top}
         return {
             "Bridge": "",
-            "SandboxID": (sb.endpoint_id[::-1] if sb else ""),
+            "SandboxID": hashlib.sha256(sb.key.encode()).hexdigest() if sb else "",
             "HairpinMode": False,
             "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0,
@@ -514,71 +759,179 @@ class NetworkService:
         summary["NetworkSettings"] = {"Networks": settings["Networks"]}
 
     # ---------- networks API ----------
-    def list_networks(self) -> list[dict[str, Any]]:
-        created = timefmt.now()
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            created = json.loads((self.dir / "networks.json").read_text())["bridge"]["Created"]
+    def _in_use(self, net: Net) -> list[Sandbox]:
+        return [sb for sb in self.sandboxes.values() if any(a.network_id == net.id for a in sb.attachments)]
+
+    def network_json(self, net: Net, names: Callable[[str], str] | None = None) -> dict[str, Any]:
         containers = {
             sb.cid: {
-                "Name": "",
-                "EndpointID": sb.endpoint_id,
-                "MacAddress": sb.mac,
-                "IPv4Address": f"{sb.address}/{self.pool.prefixlen}",
+                "Name": sb.name,
+                "EndpointID": a.endpoint_id,
+                "MacAddress": a.mac,
+                "IPv4Address": f"{a.address}/{net.pool.prefixlen}",
                 "IPv6Address": "",
             }
             for sb in self.sandboxes.values()
-            if sb.address
+            for a in sb.attachments
+            if a.network_id == net.id
+        }
+        cfg: dict[str, str] = {"Subnet": net.subnet, "Gateway": net.gateway}
+        if net.ip_range:
+            cfg["IPRange"] = net.ip_range
+        return {
+            "Name": net.name,
+            "Id": net.id,
+            "Created": net.created,
+            "Scope": "local",
+            "Driver": "bridge",
+            "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None if net.default else {}, "Config": [cfg]},
+            "Internal": net.internal,
+            "Attachable": net.attachable,
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False,
+            "Containers": containers,
+            "Options": dict(net.options),
+            "Labels": dict(net.labels),
         }
 
-        def net(name: str, nid: str, driver: str, cfg: list[dict[str, str]], **extra: Any) -> dict[str, Any]:
-            return {
-                "Name": name,
-                "Id": nid,
-                "Created": created,
-                "Scope": "local",
-                "Driver": driver,
-                "EnableIPv6": False,
-                "IPAM": {"Driver": "default", "Options": None, "Config": cfg},
-                "Internal": False,
-                "Attachable": False,
-                "Ingress": False,
-                "ConfigFrom": {"Network": ""},
-                "ConfigOnly": False,
-                "Containers": extra.get("containers", {}),
-                "Options": extra.get("options", {}),
-                "Labels": {},
-            }
+    def _special_json(self, name: str) -> dict[str, Any]:
+        created = next(n.created for n in self.nets.values() if n.default)
+        return {
+            "Name": name,
+            "Id": _fixed_id(name),
+            "Created": created,
+            "Scope": "local",
+            "Driver": "null" if name == "none" else "host",
+            "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None, "Config": []},
+            "Internal": False,
+            "Attachable": False,
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False,
+            "Containers": {},
+            "Options": {},
+            "Labels": {},
+        }
 
+    def list_networks(self) -> list[dict[str, Any]]:
         return [
-            net(
-                "bridge",
-                self.bridge_id,
-                "bridge",
-                [{"Subnet": str(self.pool.subnet), "Gateway": str(self.pool.gateway)}],
-                containers=containers,
-                options={
-                    "com.docker.network.bridge.default_bridge": "true",
-                    "com.docker.network.bridge.enable_icc": "true",
-                    "com.docker.network.bridge.enable_ip_masquerade": "true",
-                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                    "com.docker.network.bridge.name": self.bridge_name,
-                    "com.docker.network.driver.mtu": "1500",
-                },
-            ),
-            net("host", _fixed_id("host"), "host", []),
-            net("none", _fixed_id("none"), "null", []),
+            *(self.network_json(n) for n in self.nets.values()),
+            self._special_json("host"),
+            self._special_json("none"),
         ]
 
     def find_network(self, ref: str) -> dict[str, Any]:
-        nets = self.list_networks()
-        for key in ("Id", "Name"):
-            for n in nets:
-                if n[key] == ref:
-                    return n
-        matches = [n for n in nets if ref and n["Id"].startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        raise errdefs.NotFound(f"network {ref} not found")
+        for name in ("host", "none"):
+            if ref in (name, _fixed_id(name)) or (
+                len(ref) >= 1
+                and _fixed_id(name).startswith(ref)
+                and not any(n.id.startswith(ref) for n in self.nets.values())
+            ):
+                return self._special_json(name)
+        return self.network_json(self.find(ref))
+
+    def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = str(body.get("Name") or "")
+        if not name:
+            raise errdefs.InvalidArgument("network name cannot be empty")
+        if name in PREDEFINED:
+            raise errdefs.Forbidden(f"{name} is a pre-defined network and cannot be created")
+        if any(n.name == name for n in self.nets.values()):
+            raise errdefs.Conflict(f"network with name {name} already exists")
+        driver = str(body.get("Driver") or "bridge")
+        if driver != "bridge":
+            raise errdefs.NotFound(f'plugin "{driver}" not found')
+        ipam_cfg = (body.get("IPAM") or {}).get("Config") or []
+        taken = [n.subnet for n in self.nets.values()]
+        if ipam_cfg:
+            c = ipam_cfg[0]
+            subnet = str(c.get("Subnet") or "")
+            if not subnet:
+                subnet = ipam.pick_subnet(taken + _host_routes())
+            pool = ipam.Pool.parse(subnet, str(c.get("Gateway") or ""), str(c.get("IPRange") or ""))
+            if ipam.overlaps(str(pool.subnet), taken):
+                raise errdefs.Forbidden("Pool overlaps with other one on this address space")
+            subnet, gateway, ip_range = str(pool.subnet), str(pool.gateway), str(c.get("IPRange") or "")
+        else:
+            subnet = ipam.pick_subnet(taken + _host_routes())
+            gateway, ip_range = str(ipaddress.IPv4Network(subnet).network_address + 1), ""
+        nid = secrets.token_hex(32)
+        options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        net = Net(
+            id=nid,
+            name=name,
+            bridge=options.get("com.docker.network.bridge.name") or f"br-{nid[:12]}",
+            subnet=subnet,
+            gateway=gateway,
+            created=timefmt.now(),
+            ip_range=ip_range,
+            internal=bool(body.get("Internal")),
+            attachable=bool(body.get("Attachable")),
+            labels={str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
+            options=options,
+        )
+        self.nets[nid] = net
+        self._save_nets()
+        return {"Id": nid, "Warning": ""}
+
+    async def delete_network(self, ref: str) -> None:
+        if ref in ("host", "none"):
+            raise errdefs.Forbidden(f"{ref} is a pre-defined network and cannot be removed")
+        net = self.find(ref)
+        if net.default:
+            raise errdefs.Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+        if self._in_use(net):
+            raise errdefs.Forbidden(
+                f"error while removing network: network {net.name} id {net.id} has active endpoints"
+            )
+        async with self.lock:
+            del self.nets[net.id]
+            self._save_nets()
+            self._ready.discard(net.id)
+            await asyncio.to_thread(bridge.delete_link, net.bridge)
+            with contextlib.suppress(errdefs.SkiffError):
+                await asyncio.to_thread(self._sync_rules)
+
+    async def prune(self, keep: Callable[[dict[str, Any]], bool]) -> list[str]:
+        deleted = []
+        for net in list(self.nets.values()):
+            if net.default or self._in_use(net) or not keep(self.network_json(net)):
+                continue
+            with contextlib.suppress(errdefs.SkiffError):
+                await self.delete_network(net.id)
+                deleted.append(net.name)
+        return deleted
+
+
+def _host_routes() -> list[str]:
+    """Subnets the host already routes (dockerd avoids them when it picks a pool)."""
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    out = []
+    with contextlib.suppress(Exception), IPRoute() as ipr:
+        for r in ipr.get_routes(family=socket.AF_INET):
+            dst = r.get_attr("RTA_DST")
+            if dst:
+                out.append(f"{dst}/{r['dst_len']}")
+    return out
+
+
+def list_ports(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """``docker ps``'s Ports from inspect's ``NetworkSettings.Ports``."""
+    out: list[dict[str, Any]] = []
+    for spec, bound in sorted((settings.get("Ports") or {}).items()):
+        port, proto = _port_key(spec)
+        if not bound:
+            out.append({"PrivatePort": port, "Type": proto})
+            continue
+        for b in bound:
+            out.append(
+                {"IP": b["HostIp"], "PrivatePort": port, "PublicPort": int(b["HostPort"]), "Type": proto}
+            )
+    return out
 
 
 def _listen(proto: str, ip: str, port: int) -> socket.socket | None:
@@ -619,18 +972,3 @@ def _hostport(ip: str, port: int) -> str:
 
 def _fixed_id(name: str) -> str:
     return hashlib.sha256(f"skiff-network-{name}".encode()).hexdigest()
-
-
-def list_ports(settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """``docker ps``'s Ports from inspect's ``NetworkSettings.Ports``."""
-    out: list[dict[str, Any]] = []
-    for spec, bound in sorted((settings.get("Ports") or {}).items()):
-        port, proto = _port_key(spec)
-        if not bound:
-            out.append({"PrivatePort": port, "Type": proto})
-            continue
-        for b in bound:
-            out.append(
-                {"IP": b["HostIp"], "PrivatePort": port, "PublicPort": int(b["HostPort"]), "Type": proto}
-            )
-    return out
