@@ -127,6 +127,8 @@ class TaskService:
         except ValueError as err:
             raise errdefs.InvalidArgument(f"invalid OCI runtime spec: {err}") from None
         doc["root"] = {**(doc.get("root") or {}), "path": "rootfs"}
+        if terminal:  # the shim passes --console-socket: the runtime must allocate the pty
+            doc["process"] = {**(doc.get("process") or {}), "terminal": True}
         self._busy.add(container_id)
         try:
             task = await self._create(container, doc, log_path, stdin, terminal)
