@@ -93,7 +93,8 @@ def attach(ep: Endpoint, ns_path: Path | str) -> None:
                 fd.close()
         except BaseException:
             with contextlib.suppress(NetlinkError):
-                ipr.link("del", ifname=ep.host_ifname)
+                for idx in ipr.link_lookup(ifname=ep.host_ifname):
+                    ipr.link("del", index=idx)
             raise
 
     def inside() -> None:

@@ -29,8 +29,6 @@ class Pool:
             raise errdefs.InvalidArgument(f"invalid CIDR address: {subnet}") from None
         if not isinstance(net, ipaddress.IPv4Network):
             raise errdefs.InvalidArgument(f"invalid subnet {subnet}: only IPv4 is supported by skiff")
-        if str(net) != subnet and "/" in subnet and ipaddress.ip_interface(subnet).ip != net.network_address:
-            raise errdefs.InvalidArgument(f"invalid subnet {subnet} : it must be a network address")
         rng = None
         if ip_range:
             try:

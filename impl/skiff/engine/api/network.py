@@ -91,8 +91,8 @@ async def delete(id_: str, **_: Any) -> Response:
 async def connect(id_: str, container: Any = None, **_: Any) -> Response:
     body = container if isinstance(container, dict) else {}
     net = _need()
-    network = net.find(id_)
     record = services().containers.get(str(body.get("Container") or ""))
+    network = net.find(id_)
     await net.connect(network.id, record, dict(body.get("EndpointConfig") or {}))
     return json_response(None, 200)
 
@@ -100,8 +100,8 @@ async def connect(id_: str, container: Any = None, **_: Any) -> Response:
 async def disconnect(id_: str, container: Any = None, **_: Any) -> Response:
     body = container if isinstance(container, dict) else {}
     net = _need()
-    network = net.find(id_)
     record = services().containers.get(str(body.get("Container") or ""))
+    network = net.find(id_)
     await net.disconnect(network.id, record, bool(body.get("Force")))
     return json_response(None, 200)
 
