@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     failures = [(v, k) for v, k in kinds if k.startswith("FAIL")]
     if not alive:
         failures.append((Verdict("<daemon>", None, 0, "no response"), "FAIL daemon does not answer /_ping"))
+    data["failures"] = Counter(
+        f"{v.operation} {v.status} [{k}] {v.message[:100]!r} e.g. {v.example[:140]}" for v, k in failures
+    ).most_common()
     data["cases"] = len(verdicts)
     data["seconds"] = round(time.monotonic() - started, 1)
     data["schemathesis_rc"] = rc
@@ -208,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{data['seconds']}s; {dict(data['kinds'])}; schemathesis exit {rc} (its findings above)")
     for line, n in data["server_errors"][:30]:
         print(f"  x{n}: {line}")
+    for line, n in data["failures"]:
+        print(f"  FAILURE x{n}: {line}")
     for key, status in data.get("replayed_on_reference", {}).items():
         print(f"  replayed on the reference: {key[:100]} -> {status}")
     print(f"fuzz verdict: {data['verdict']}")

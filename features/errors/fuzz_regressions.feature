@@ -24,3 +24,16 @@ Feature: Inputs the fuzzer (schemathesis) once crashed or hung Skiff on answer a
     When I send PUT /v1.39/containers/<prefix>-nosuch/archive?path=/
     Then the status is 404
     And the error message is "No such container: <prefix>-nosuch"
+
+  # conformance/fuzz found: connexion decoded JSON bodies as UTF-8 before parsing, so a byte that is not
+  # UTF-8 answered 500 with a Python message; dockerd's decoder reads bytes and names the bad one.
+  Scenario: A JSON body that starts with a byte that is not UTF-8
+    When with the JSON bytes "ba" I send POST /v1.39/volumes/create
+    Then the status is 400
+    And the error message is "invalid character 'º' looking for beginning of value"
+
+  # conformance/fuzz found: a registry name IDNA cannot encode raised a Python UnicodeError (500 with its text)
+  Scenario: Logging in to a registry whose name no DNS can hold
+    When with the JSON bytes "7b22757365726e616d65223a2261222c2270617373776f7264223a2262222c2273657276657261646472657373223a22c29278227d" I send POST /v1.39/auth
+    Then the status is 500
+    And the error message matches "Get ".*/v2/": dial tcp: lookup.*no such host"

@@ -19,3 +19,17 @@ def step_send_with_header(context: Any, header: str, method: str, path: str) -> 
         world.last_json = resp.json()
     except ValueError:
         world.last_json = None
+
+
+@when('with the JSON bytes "{hexdata}" I send {method:w} {path}')
+def step_send_bytes(context: Any, hexdata: str, method: str, path: str) -> None:
+    """A body given as hex, for bytes a feature file cannot hold (invalid UTF-8, control characters)."""
+    world: World = context.world
+    resp = world.http.request(
+        method, world.expand(path), content=bytes.fromhex(hexdata), headers={"Content-Type": "application/json"}
+    )
+    world.last_response = resp
+    try:
+        world.last_json = resp.json()
+    except ValueError:
+        world.last_json = None

@@ -13,7 +13,7 @@ would reject bodies dockerd accepts. Every other operation keeps connexion's val
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
@@ -115,6 +115,24 @@ class SkiffJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if scope.get(GO_DECODED):
             return receive, scope
         return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
+
+    async def _parse(self, stream: AsyncIterator[bytes], scope: Scope) -> Any:
+        """connexion decodes the body as UTF-8 first and a bad byte became a 500; Go reads bytes: a syntax
+        error names the byte (dockerd: 400), and invalid UTF-8 inside a string becomes U+FFFD (fuzz)."""
+        data = b"".join([chunk async for chunk in stream])
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                gojson.check_valid(data)
+            except gojson.GoJSONError as err:
+                raise errdefs.InvalidArgument(str(err)) from None
+            data = data.decode("utf-8", errors="replace").encode()
+
+        async def again() -> AsyncIterator[bytes]:
+            yield data
+
+        return await super()._parse(again(), scope)
 
 
 def validator_map() -> dict[str, Any]:

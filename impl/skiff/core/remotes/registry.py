@@ -103,7 +103,7 @@ class Registry:
                     self._client.get(url)
                     self._base = f"{scheme}://{self.host}"
                     return self._base
-                except httpx.HTTPError as err:
+                except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:  # idna refuses the name
                     errors.append(f'Get "{url}": {_dial_message(err)}')
             if len(errors) == 2:
                 raise errdefs.Unknown(errors[1])
@@ -282,7 +282,9 @@ def _error_text(resp: httpx.Response) -> str:
         return resp.reason_phrase.lower()
 
 
-def _dial_message(err: httpx.HTTPError) -> str:
+def _dial_message(err: Exception) -> str:
+    if isinstance(err, UnicodeError | httpx.InvalidURL):
+        return "dial tcp: lookup: no such host"
     cause: Any = err.__context__ or err.__cause__
     text = str(cause or err)
     if "Connection refused" in text or "connection refused" in text.lower():

@@ -87,7 +87,7 @@ class Registries:
         except ValueError:
             try:
                 addrs = [ipaddress.ip_address(str(i[4][0])) for i in socket.getaddrinfo(host, None)]
-            except OSError:
+            except (OSError, UnicodeError):  # idna refuses the name: no DNS could resolve it (fuzz)
                 return False
         return any(a in net for a in addrs for net in self.nets)
 
