@@ -25,9 +25,8 @@ def step_send_with_header(context: Any, header: str, method: str, path: str) -> 
 def step_send_bytes(context: Any, hexdata: str, method: str, path: str) -> None:
     """A body given as hex, for bytes a feature file cannot hold (invalid UTF-8, control characters)."""
     world: World = context.world
-    resp = world.http.request(
-        method, world.expand(path), content=bytes.fromhex(hexdata), headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    resp = world.http.request(method, world.expand(path), content=bytes.fromhex(hexdata), headers=headers)
     world.last_response = resp
     try:
         world.last_json = resp.json()
