@@ -64,8 +64,9 @@ class Pool:
                 raise errdefs.Conflict("Address already in use")
             self.used.add(addr)
             return addr
-        for addr in (self.ip_range or self.subnet).hosts():
-            if addr != self.gateway and addr not in self.used:
+        reserved = {self.gateway, self.subnet.network_address, self.subnet.broadcast_address}
+        for addr in self.ip_range or self.subnet:
+            if addr not in reserved and addr not in self.used:
                 self.used.add(addr)
                 return addr
         raise errdefs.Unavailable(

@@ -95,6 +95,8 @@ def render(
         "\t\ttype nat hook output priority -100; policy accept;",
     ]
     for p in sorted(ports, key=lambda p: (p.host_port, p.proto, p.host_ip)):
+        if p.host_ip.startswith("127."):
+            continue  # loopback is the proxy's
         dst = f"ip daddr {p.host_ip} " if p.host_ip and p.host_ip != "0.0.0.0" else "fib daddr type local "
         lines.append(
             f"\t\tip daddr != 127.0.0.0/8 {dst}{p.proto} dport {p.host_port} dnat to {p.address}:{p.port}"
