@@ -141,19 +141,22 @@ def _spawn(record: state.ContainerRecord, process: Process, sys: Syscalls, secco
 
             V1Cgroups(record.cgroup_paths).add(pid)
         channel.send(sync.CgroupsReady())
-        msg = channel.recv()
-        if isinstance(msg, sync.Error):
-            raise ContainerError(f"exec failed: unable to start container process: {msg.message}")
-        if not isinstance(msg, sync.InitPid):
-            raise ContainerError(f"exec bootstrap failed (sync message {msg!r})")
-        proc_pid = msg.pid
-        os.waitpid(pid, 0)
-        pid = 0
-        msg = channel.recv()
-        if isinstance(msg, sync.Error):
-            raise ContainerError(f"exec failed: unable to start container process: {msg.message}")
-        if not isinstance(msg, sync.Ready):
-            raise ContainerError("exec: the process exited before it was ready")
+        # the bootstrap's InitPid and the process's Ready share the pipe and may come in either order
+        ready = False
+        while not (proc_pid and ready):
+            msg = channel.recv()
+            if isinstance(msg, sync.Error):
+                raise ContainerError(f"exec failed: unable to start container process: {msg.message}")
+            if isinstance(msg, sync.InitPid) and not proc_pid:
+                proc_pid = msg.pid
+                os.waitpid(pid, 0)
+                pid = 0
+            elif isinstance(msg, sync.Ready) and not ready:
+                ready = True
+            elif msg is None:
+                raise ContainerError("exec: the process exited before it was ready")
+            else:
+                raise ContainerError(f"exec bootstrap failed (sync message {msg!r})")
         return proc_pid
     except BaseException:
         if pid:
