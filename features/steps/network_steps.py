@@ -56,3 +56,21 @@ def step_network_gone(context: Any, alias: str) -> None:
     world = context.world
     result = cli.run(world.target.host, ["docker", "network", "inspect", world.name(alias)], {})
     assert result.exit_code != 0, f"network {world.name(alias)} still exists"
+
+
+@given("the volumes of this scenario are removed after it")
+def step_volume_cleanup(context: Any) -> None:
+    """Volumes named ``<prefix>-...`` go after the scenario (after its containers, which may use them)."""
+    world = context.world
+
+    def remove() -> None:
+        ids = cli.run(world.target.host, ["docker", "ps", "-aq", "--filter", f"label={world.label}"], {})
+        if ids.stdout.split():
+            cli.run(world.target.host, ["docker", "rm", "-f", *ids.stdout.split()], {})
+        vols = cli.run(
+            world.target.host, ["docker", "volume", "ls", "-q", "--filter", f"name={world.prefix}"], {}
+        )
+        for name in vols.stdout.split():
+            cli.run(world.target.host, ["docker", "volume", "rm", "-f", name], {})
+
+    world.values.setdefault("_closers", []).append(remove)

@@ -236,3 +236,11 @@ async def events(since: str | None = None, until: str | None = None, filters: st
             yield go_json(event)
 
     return StreamingResponse(body(), media_type="application/json")
+
+
+async def data_usage(**_: object) -> Response:
+    """``GET /system/df`` (skiff.engine.backend.df)."""
+    from skiff.engine.backend import df
+
+    svc = services()
+    return json_response(await df.data_usage(svc.containers, svc.images))
