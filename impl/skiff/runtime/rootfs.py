@@ -156,6 +156,8 @@ def mount_cgroups(dest: str, flags: int, sys: Syscalls, own_cgroups: dict[str, s
     base = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
     sys.mount("tmpfs", dest, "tmpfs", base, "mode=755")
     for name, mountpoint in sorted(cgroup_mounts.items()):
+        if name == "unified" and len(cgroup_mounts) > 1:
+            continue  # hybrid layout: runc shows only the v1 hierarchies
         sub = os.path.join(dest, os.path.basename(mountpoint))
         os.makedirs(sub, exist_ok=True)
         source = os.path.join(mountpoint, own_cgroups.get(name, "/").lstrip("/"))

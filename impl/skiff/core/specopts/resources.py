@@ -50,8 +50,18 @@ def with_host_config(config: Mapping[str, Any], hc: Mapping[str, Any],
         _blkio(spec, hc)
         _devices(spec, hc.get("Devices") or (), hc.get("DeviceCgroupRules") or ())
         _groups(spec, str(config.get("User") or ""), hc.get("GroupAdd") or (), rootfs_layers)
+        _cgroup_mount(spec, privileged)
 
     return opt
+
+
+def _cgroup_mount(spec: specgen.Spec, privileged: bool) -> None:
+    """Docker's /sys/fs/cgroup: the container's own cgroups, read-only unless privileged."""
+    if any(m["destination"] == "/sys/fs/cgroup" for m in spec["mounts"]):
+        return
+    options = ["nosuid", "noexec", "nodev", "relatime"] + ([] if privileged else ["ro"])
+    spec["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                           "options": options})
 
 
 # ---------- capabilities ----------
