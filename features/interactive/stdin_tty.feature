@@ -42,3 +42,26 @@ Feature: Interactive containers: stdin, terminals, attach
     When I run "docker inspect -f {{.State.Running}} <c>"
     Then stdout is "true\n"
     When I run "docker rm -f <c>" successfully
+
+  Scenario: Resizing the terminal of docker run -it resizes the container's pty
+    When I open a terminal running "docker run -it --rm --network none busybox sh"
+    And I type "echo $((6*7))"
+    Then the terminal shows "42"
+    When I type "stty size"
+    Then the terminal shows "30 100"
+    When I resize the terminal to 80x20
+    And I type "stty size"
+    Then the terminal shows "20 80"
+    When I type "exit"
+    Then the terminal command exits with 0
+
+  Scenario: Resizing the terminal of docker exec -it resizes the exec's pty
+    Given I ran "docker run -d --network none --name <c> busybox sleep 300" successfully
+    When I open a terminal running "docker exec -it <c> sh"
+    And I type "echo $((6*7))"
+    Then the terminal shows "42"
+    When I resize the terminal to 70x15
+    And I type "stty size"
+    Then the terminal shows "15 70"
+    When I type "exit 4"
+    Then the terminal command exits with 4

@@ -99,6 +99,13 @@ def step_press(context: Any, keys: str) -> None:
     term.tmux("send-keys", "-t", "t", *(_KEYS[k] for k in keys.split()))
 
 
+@when("I resize the terminal to {width:d}x{height:d}")
+def step_resize(context: Any, width: int, height: int) -> None:
+    """The docker CLI sees SIGWINCH and resizes the container's (or exec's) pty."""
+    term = _terminal(context)
+    term.tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
+
+
 @then('the terminal shows "{text}"')
 def step_shows(context: Any, text: str) -> None:
     term = _terminal(context)
