@@ -83,3 +83,15 @@ Feature: a container is isolated from the host and bounded by its resource limit
     And stdout contains "lo"
     And stdout does not contain "docker0"
     And stdout does not contain "ifb0"
+
+  Scenario: docker update changes the limits of a running container
+    Given I ran "docker run -d --name <u> --memory 64m --cpus 1 busybox sleep 60" successfully
+    When I run "docker update --memory 96m --memory-swap 192m --cpus 0.5 <u>" successfully
+    And I run "docker exec <u> cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us"
+    Then stdout is "100663296\n50000\n"
+
+  Scenario: the container sees its own cgroups read-only at /sys/fs/cgroup
+    When I run "docker run --rm --memory 64m busybox sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; mkdir /sys/fs/cgroup/memory/x'"
+    Then the command fails
+    And stdout is "67108864\n"
+    And stderr contains "Read-only file system"

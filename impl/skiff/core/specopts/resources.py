@@ -365,3 +365,74 @@ def oom_kill_count(cgroups_path: str, root: str = CGROUP_ROOT) -> int:
             if key == "oom_kill" and value.strip().isdigit():
                 return int(value)
     return 0
+
+
+# ---------- live update ----------
+def update_resources(hc: Mapping[str, Any]) -> dict[str, Any]:
+    """The OCI ``linux.resources`` that a ContainerUpdate body asks for (zero means unchanged)."""
+    out: dict[str, Any] = {}
+    memory = {k: int(hc[h]) for h, k in (("Memory", "limit"), ("MemorySwap", "swap"),
+                                         ("MemoryReservation", "reservation")) if hc.get(h)}
+    if memory:
+        out["memory"] = memory
+    cpu: dict[str, Any] = {}
+    if hc.get("CpuShares"):
+        cpu["shares"] = int(hc["CpuShares"])
+    if hc.get("NanoCpus"):
+        cpu["period"], cpu["quota"] = 100_000, int(hc["NanoCpus"]) * 100_000 // 1_000_000_000
+    if hc.get("CpuPeriod"):
+        cpu["period"] = int(hc["CpuPeriod"])
+    if hc.get("CpuQuota"):
+        cpu["quota"] = int(hc["CpuQuota"])
+    if hc.get("CpusetCpus"):
+        cpu["cpus"] = str(hc["CpusetCpus"])
+    if hc.get("CpusetMems"):
+        cpu["mems"] = str(hc["CpusetMems"])
+    if cpu:
+        out["cpu"] = cpu
+    if hc.get("PidsLimit"):
+        out["pids"] = {"limit": int(hc["PidsLimit"])}
+    if hc.get("BlkioWeight"):
+        out["blockIO"] = {"weight": int(hc["BlkioWeight"])}
+    return out
+
+
+def apply_update(cgroups_path: str, resources: Mapping[str, Any], root: str = CGROUP_ROOT) -> None:
+    """Write updated limits into a running container's v1 cgroups (what ``runc update`` does), in the
+    order the kernel accepts: memory+swap before memory when growing, a CFS period before its quota."""
+    rel = cgroups_path.lstrip("/")
+
+    def write(ctrl: str, knob: str, value: object) -> None:
+        path = Path(root, ctrl, rel, knob)
+        if not path.parent.is_dir():
+            return  # controller not mounted, or no v1 layout
+        try:
+            path.write_text(str(value))
+        except OSError as exc:
+            raise errdefs.Unknown(f"failed to write {value} to {knob}: {exc.strerror}") from None
+
+    memory = resources.get("memory") or {}
+    limit, swap = memory.get("limit"), memory.get("swap")
+    swap_file = Path(root, "memory", rel, "memory.memsw.limit_in_bytes")
+    current = Path(root, "memory", rel, "memory.limit_in_bytes")
+    growing = limit is not None and current.exists() and (limit == -1 or limit > int(current.read_text()))
+    if swap and swap_file.exists() and growing:
+        write("memory", "memory.memsw.limit_in_bytes", swap)
+    if limit:
+        write("memory", "memory.limit_in_bytes", limit)
+    if swap and swap_file.exists() and not growing:
+        write("memory", "memory.memsw.limit_in_bytes", swap)
+    if memory.get("reservation"):
+        write("memory", "memory.soft_limit_in_bytes", memory["reservation"])
+    cpu = resources.get("cpu") or {}
+    for key, ctrl, knob in (("shares", "cpu", "cpu.shares"), ("period", "cpu", "cpu.cfs_period_us"),
+                            ("quota", "cpu", "cpu.cfs_quota_us"), ("cpus", "cpuset", "cpuset.cpus"),
+                            ("mems", "cpuset", "cpuset.mems")):
+        if cpu.get(key):
+            write(ctrl, knob, cpu[key])
+    if (resources.get("pids") or {}).get("limit"):
+        limit_pids = int(resources["pids"]["limit"])
+        write("pids", "pids.max", "max" if limit_pids <= 0 else limit_pids)
+    weight = (resources.get("blockIO") or {}).get("weight")
+    if weight and Path(root, "blkio", rel, "blkio.weight").exists():
+        write("blkio", "blkio.weight", weight)

@@ -835,8 +835,8 @@ class ContainerService:
         self._publish(record, "restart")
 
     async def update(self, ref: str, body: Any) -> dict[str, Any]:
-        """Resources and restart policy; like dockerd only non-zero values change. Resources of a running
-        container take effect at its next start (the core has no live update yet)."""
+        """Resources and restart policy; like dockerd only non-zero values change. A running container's
+        cgroups are updated at once."""
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("invalid update body")
         record = self.store.get(ref)
@@ -859,6 +859,12 @@ class ContainerService:
                 "Name": policy["Name"],
                 "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
             }
+        if record.state.running:  # live, as runc update (cgroupfs directly until the core has Update)
+            changes = resource_opts.update_resources(body)
+            try:
+                await asyncio.to_thread(resource_opts.apply_update, f"/skiff/{record.id}", changes)
+            except errdefs.SkiffError as err:
+                raise errdefs.Unknown(f"Cannot update container {record.id}: {err}") from None
         self.store.save(record)
         self._publish(record, "update")
         return {"Warnings": None}
