@@ -116,3 +116,26 @@ def test_groups_from_image_and_group_add(tmp_path: Path) -> None:
     assert resources.supplementary_groups("1000:1000", 1000, [], [str(tmp_path)]) == [1000, 10]
     with pytest.raises(errdefs.InvalidArgument, match="Unable to find group nope"):
         resources.supplementary_groups("bob", 1000, ["nope"], [str(tmp_path)])
+
+
+def test_reap_cgroups_takes_only_old_empty_unknown_ones(tmp_path: Path) -> None:
+    import os
+
+    base = tmp_path / "memory" / "skiff"
+    for name in ("gone", "busy", "live", "young"):
+        (base / name).mkdir(parents=True)
+    (base / "busy" / "cgroup.procs").write_text("12\n")
+    for name in ("gone", "busy", "live"):
+        os.utime(base / name, (0, 0))
+    removed = resources.reap_cgroups("/skiff", {"live"}, root=str(tmp_path))
+    assert removed == [str(base / "gone")]
+    assert sorted(p.name for p in base.iterdir()) == ["busy", "live", "young"]
+
+
+def test_update_resources_from_an_update_body() -> None:
+    body = {"Memory": 96 << 20, "MemorySwap": 192 << 20, "NanoCpus": 500_000_000, "PidsLimit": 30}
+    assert resources.update_resources(body) == {
+        "memory": {"limit": 96 << 20, "swap": 192 << 20},
+        "cpu": {"period": 100_000, "quota": 50_000},
+        "pids": {"limit": 30},
+    }

@@ -436,3 +436,35 @@ def apply_update(cgroups_path: str, resources: Mapping[str, Any], root: str = CG
     weight = (resources.get("blockIO") or {}).get("weight")
     if weight and Path(root, "blkio", rel, "blkio.weight").exists():
         write("blkio", "blkio.weight", weight)
+
+
+def reap_cgroups(parent: str, keep: set[str], min_age_s: float = 60.0, root: str = CGROUP_ROOT) -> list[str]:
+    """Remove the empty container cgroups under ``parent`` (``/skiff``) in every v1 hierarchy that belong to
+    no live task: what a crash between a task's exit and its delete leaves. Only cgroups older than
+    ``min_age_s`` go, so that one being filled by a concurrent create is never taken."""
+    import time
+
+    removed: list[str] = []
+    now = time.time()
+    try:
+        hierarchies = [p for p in Path(root).iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return removed
+    for hierarchy in hierarchies:
+        base = hierarchy / parent.lstrip("/")
+        try:
+            children = [c for c in base.iterdir() if c.is_dir()]
+        except OSError:
+            continue
+        for child in children:
+            if child.name in keep:
+                continue
+            try:
+                procs = child / "cgroup.procs"
+                if now - child.stat().st_mtime < min_age_s or (procs.exists() and procs.read_text().strip()):
+                    continue
+                child.rmdir()
+            except OSError:
+                continue  # busy, or someone else's
+            removed.append(str(child))
+    return removed

@@ -309,6 +309,9 @@ class ContainerService:
             if self.network is not None:
                 await self.network.reconcile({r.id: r for r in self.store if r.state.running})
             await self._remove_orphans(set(tasks))
+            reaped = await asyncio.to_thread(resource_opts.reap_cgroups, "/skiff", set(tasks))
+            if reaped:
+                log.info("removed %d cgroups left by containers that are gone", len(reaped))
 
     async def _remove_orphans(self, task_ids: set[str]) -> None:
         """Core containers without a record (skiffd died mid-create or mid-delete) are removed."""
