@@ -127,3 +127,43 @@ def step_term_exit(context: Any, code: int) -> None:
     line = poll(lambda: next((ln for ln in term.screen().splitlines() if ln.startswith("EXIT=")), None),
                 what="the command's exit")
     assert line.strip() == f"EXIT={code}", f"{line!r} != EXIT={code}\n{term.screen()}"
+
+
+@when('I remember the exec from the response as "{key}"')
+@then('I remember the exec from the response as "{key}"')
+def step_remember_exec(context: Any, key: str) -> None:
+    context.world.values[key] = context.world.last_json["Id"]
+
+
+@when('I start the exec "{key}" detached')
+def step_start_exec(context: Any, key: str) -> None:
+    context.execute_steps(f'''
+        When I send POST /exec/{context.world.values[key]}/start with JSON:
+          """
+          {{"Detach": true}}
+          """
+    ''')
+    assert context.world.last_response.status_code == 200, context.world.last_response.text
+
+
+def _exec_json(context: Any, key: str) -> dict[str, Any]:
+    context.execute_steps(f"When I send GET /exec/{context.world.values[key]}/json")
+    resp = context.world.last_response
+    assert resp.status_code == 200, resp.text
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+@then('the exec "{key}" ends with exit code {code:d}')
+def step_exec_ends(context: Any, key: str, code: int) -> None:
+    data = poll(lambda: (lambda d: d if not d["Running"] and d["ExitCode"] is not None else None)(
+        _exec_json(context, key)), what="the exec's end")
+    assert data["ExitCode"] == code, data
+
+
+@then('the exec "{key}" has ProcessConfig {expected}')
+def step_exec_process_config(context: Any, key: str, expected: str) -> None:
+    import json
+
+    data = _exec_json(context, key)
+    assert data["ProcessConfig"] == json.loads(expected), data["ProcessConfig"]

@@ -213,8 +213,7 @@ class ExecBackend:
 
     async def resize(self, exec_id: str, height: int, width: int) -> None:
         ex = self.get(exec_id)
-        if not (0 <= height < 65536 and 0 <= width < 65536):
-            raise errdefs.InvalidArgument(f"invalid terminal size {height}x{width}")
+        height, width = height & 0xFFFF, width & 0xFFFF  # as the ioctl would keep them
         if not ex.tty:
             return
         if not ex.running:
@@ -237,11 +236,11 @@ class ExecBackend:
             "OpenStdin": bool(cfg.get("AttachStdin")),
             "OpenStdout": bool(cfg.get("AttachStdout")),
             "ProcessConfig": {
-                "arguments": cmd[1:],
-                "entrypoint": cmd[0] if cmd else "",
-                "privileged": bool(cfg.get("Privileged")),
                 "tty": ex.tty,
-                "user": str(cfg.get("User") or ""),
+                "entrypoint": cmd[0] if cmd else "",
+                "arguments": cmd[1:],
+                "privileged": bool(cfg.get("Privileged")),
+                **({"user": str(cfg["User"])} if cfg.get("User") else {}),  # omitempty, as dockerd
             },
             "Running": ex.running,
             "Pid": ex.pid,

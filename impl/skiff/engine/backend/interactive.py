@@ -53,10 +53,9 @@ async def resize(backend: Any, ref: str, height: int, width: int) -> None:
         raise errdefs.Conflict(f"Container {record.id} is not running")
     if not record.config.get("Tty"):
         return  # dockerd answers 200 for a container without a terminal... and the runtime errors; we don't
-    if not (0 <= height < 65536 and 0 <= width < 65536):
-        raise errdefs.InvalidArgument(f"invalid terminal size {height}x{width}")
+    # dockerd hands any size to the runtime (an ioctl keeps 16 bits of each) and answers 200
     try:
-        await backend.core.tasks_resize(record.id, width, height)
+        await backend.core.tasks_resize(record.id, width & 0xFFFF, height & 0xFFFF)
     except errdefs.FailedPrecondition as err:
         raise errdefs.Unknown(f"Cannot resize container {record.id}: {err}") from None
 
