@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", choices=("skiff", "docker"), default="skiff")
     p.add_argument("--host", help="daemon unix socket URL (default: a private skiffd / the reference)")
     p.add_argument("--url", help="fuzz this TCP URL directly (no bridge, no recording)")
-    p.add_argument("--cases", type=int, default=int(os.environ.get("SKIFF_FUZZ_CASES", "25")),
+    p.add_argument("--cases", type=int, default=int(os.environ.get("SKIFF_FUZZ_CASES", "30")),
                    help="max examples per operation and phase")
     p.add_argument("--seed", type=int, default=int(os.environ.get("SKIFF_FUZZ_SEED", "6")))
     p.add_argument("--phases", default=None, help="default: examples,coverage,fuzzing (skiff), "

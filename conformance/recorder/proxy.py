@@ -26,6 +26,7 @@ from conformance.recorder.validate import Exchange
 
 BODY_CAP = 4 << 20  # bytes kept per response; beyond, the body counts as a stream
 READ_SIZE = 65536
+TAP_DEATHS: list[str] = []  # why taps stopped parsing (diagnostics)
 
 
 @dataclass
@@ -60,8 +61,8 @@ class Tap:
         try:
             self.srv.receive_data(data)
             self._drain_client()
-        except Exception:
-            self.dead = True
+        except Exception as exc:
+            self._die("client", exc)
 
     def _drain_client(self) -> None:
         while True:
@@ -74,6 +75,17 @@ class Tap:
                     _Pending(ev.method.decode(), ev.target.decode("latin-1"), b"upgrade" in names)
                 )
             self.cli.send(ev)  # type: ignore[arg-type]  # NEED_DATA/PAUSED returned above
+            if isinstance(ev, h11.EndOfMessage):
+                self._next_cycle()  # the answer may have come before the body was all sent
+
+    def _next_cycle(self) -> None:
+        """Both messages of an exchange are done on both mirrors: parse the next request and response."""
+        if (self.cli.our_state is h11.DONE and self.cli.their_state is h11.DONE
+                and self.srv.our_state is h11.DONE and self.srv.their_state is h11.DONE):
+            self.cli.start_next_cycle()
+            self.srv.start_next_cycle()
+            self._drain_client()
+            self._drain_server()
 
     def from_server(self, data: bytes) -> None:
         if self.dead:
@@ -81,18 +93,19 @@ class Tap:
         try:
             self.cli.receive_data(data)
             self._drain_server()
-        except Exception:
+        except Exception as exc:
             self._flush(complete=False)
-            self.dead = True
+            self._die("server", exc)
 
     def _drain_server(self) -> None:
         while True:
             ev = self.cli.next_event()
             if ev is h11.NEED_DATA:
                 return
-            if ev is h11.PAUSED:  # switched protocols: the rest is a raw stream
-                self.dead = True
-                return
+            if ev is h11.PAUSED:
+                if self.cli.their_state is h11.SWITCHED_PROTOCOL:  # the rest is a raw stream
+                    self.dead = True
+                return  # else: the request body is still on its way; _next_cycle resumes
             if isinstance(ev, h11.InformationalResponse):
                 if ev.status_code == 101 and self.pending:
                     req = self.pending.popleft()
@@ -112,13 +125,15 @@ class Tap:
             elif isinstance(ev, h11.EndOfMessage):
                 self.srv.send(ev)
                 self._flush(complete=True)
-                if self.cli.our_state is h11.DONE and self.cli.their_state is h11.DONE:
-                    self.cli.start_next_cycle()
-                    self.srv.start_next_cycle()
-                    self._drain_client()  # a pipelined request may be waiting
+                self._next_cycle()
+                return
             elif isinstance(ev, h11.ConnectionClosed):
                 self._flush(complete=False)
                 return
+
+    def _die(self, side: str, exc: Exception) -> None:
+        self.dead = True
+        TAP_DEATHS.append(f"{side}: {type(exc).__name__}: {exc}")
 
     def _flush(self, complete: bool) -> None:
         cur, self.current = self.current, None
