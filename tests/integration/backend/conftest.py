@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from backend_support import REF_DOCKER, Skiffd
+from skiff.engine.backend.networks import remove_daemon_network
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +46,4 @@ def skiffd(tmp_path_factory: pytest.TempPathFactory, busybox_save: Path) -> Iter
     finally:
         daemon.remove_all_containers()
         daemon.stop()
+        remove_daemon_network(root / "data", root / "exec")  # its private bridge and nftables table

@@ -77,7 +77,7 @@ async def inspect(id_: str, verbose: bool = False, scope: str | None = None, **_
 async def create(network_config: Any = None, **_: Any) -> Response:
     if not isinstance(network_config, dict):
         raise errdefs.InvalidArgument("invalid network config")
-    return json_response(_need().create_network(network_config), status=201)
+    return json_response(await _need().create_network(network_config), status=201)
 
 
 async def delete(id_: str, **_: Any) -> Response:

@@ -31,6 +31,7 @@ from skiff.engine.backend.record import Container
 from skiff.network import bridge, dns, ipam, netns, nft
 
 log = logging.getLogger(__name__)
+logging.getLogger("pyroute2").setLevel(logging.WARNING)  # its debug lines would flood skiffd -D logs
 
 DEFAULT_BRIDGE = "skiff0"
 DEFAULT_SUBNET = "172.31.0.0/16"
@@ -833,7 +834,7 @@ class NetworkService:
                 return self._special_json(name)
         return self.network_json(self.find(ref))
 
-    def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
         name = str(body.get("Name") or "")
         if not name:
             raise errdefs.InvalidArgument("network name cannot be empty")
@@ -846,17 +847,18 @@ class NetworkService:
             raise errdefs.NotFound(f'plugin "{driver}" not found')
         ipam_cfg = (body.get("IPAM") or {}).get("Config") or []
         taken = [n.subnet for n in self.nets.values()]
+        routes = await asyncio.to_thread(_host_routes)
         if ipam_cfg:
             c = ipam_cfg[0]
             subnet = str(c.get("Subnet") or "")
             if not subnet:
-                subnet = ipam.pick_subnet(taken + _host_routes())
+                subnet = ipam.pick_subnet(taken + routes)
             pool = ipam.Pool.parse(subnet, str(c.get("Gateway") or ""), str(c.get("IPRange") or ""))
             if ipam.overlaps(str(pool.subnet), taken):
                 raise errdefs.Forbidden("Pool overlaps with other one on this address space")
             subnet, gateway, ip_range = str(pool.subnet), str(pool.gateway), str(c.get("IPRange") or "")
         else:
-            subnet = ipam.pick_subnet(taken + _host_routes())
+            subnet = ipam.pick_subnet(taken + routes)
             gateway, ip_range = str(ipaddress.IPv4Network(subnet).network_address + 1), ""
         nid = secrets.token_hex(32)
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
@@ -972,3 +974,14 @@ def _hostport(ip: str, port: int) -> str:
 
 def _fixed_id(name: str) -> str:
     return hashlib.sha256(f"skiff-network-{name}".encode()).hexdigest()
+
+
+def remove_daemon_network(data_root: Path, exec_root: Path) -> None:
+    """After a private daemon (tests) stopped with no container left: its bridges and nftables table.
+    Refuses the system daemon's, which stay like docker0."""
+    svc = NetworkService.for_daemon(data_root, exec_root)
+    if svc.bridge_name == DEFAULT_BRIDGE or svc.sandboxes:
+        return
+    nft.delete_table(svc.table)
+    for net in svc.nets.values():
+        bridge.delete_link(net.bridge)
