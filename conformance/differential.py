@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from conformance.recorder import table  # noqa: E402
-from conformance.recorder.session import OUT_DIR as REC_DIR  # noqa: E402
+from conformance.recorder.session import CI_DIR as REC_DIR  # noqa: E402
 from conformance.spec.operations import Operation, operations  # noqa: E402
 
 FUZZ_DIR = Path(os.environ.get("SKIFF_FUZZ_DIR", REPO / "reports" / "fuzz"))
@@ -50,7 +50,8 @@ def run_missing(cases: int) -> None:
         if not (REC_DIR / f"{t}.json").exists():
             tags = ["--tags=not @wip"] if t == "skiff" else []
             subprocess.run([str(Path(py).parent / "behave"), *tags],
-                           env=dict(os.environ, SKIFF_TARGET=t), cwd=REPO, check=False)
+                           env=dict(os.environ, SKIFF_TARGET=t, SKIFF_RECORD_DIR=str(REC_DIR)), cwd=REPO,
+                           check=False)
     if not (FUZZ_DIR / "docker.json").exists():
         subprocess.run([py, "-m", "conformance.fuzz", "--target", "docker", "--cases", str(cases)],
                        cwd=REPO, check=False)

@@ -19,7 +19,10 @@ from conformance.recorder.validate import Verdict, validate
 from vm.ping import unix_path
 
 REPO = Path(__file__).resolve().parent.parent.parent
-OUT_DIR = Path(os.environ.get("SKIFF_RECORD_DIR", REPO / "reports" / "recordings"))
+# The tox feature envs set SKIFF_RECORD_DIR to reports/recordings (what the table and the report read); a
+# behave run by hand writes to reports/recordings/manual/ so that a partial run does not replace them.
+OUT_DIR = Path(os.environ.get("SKIFF_RECORD_DIR", REPO / "reports" / "recordings" / "manual"))
+CI_DIR = REPO / "reports" / "recordings"
 
 
 def start(target: Any) -> RecordingProxy | None:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.recorder.session import OUT_DIR
+from conformance.recorder.session import CI_DIR as OUT_DIR
 
 
 def load(target: str, directory: Path = OUT_DIR) -> dict[str, Any] | None:
