@@ -60,8 +60,10 @@ def _cgroup_mount(spec: specgen.Spec, privileged: bool) -> None:
     if any(m["destination"] == "/sys/fs/cgroup" for m in spec["mounts"]):
         return
     options = ["nosuid", "noexec", "nodev", "relatime"] + ([] if privileged else ["ro"])
-    spec["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                           "options": options})
+    mounts = spec["mounts"]
+    at = next((i + 1 for i, m in enumerate(mounts) if m["destination"] == "/sys"), len(mounts))
+    spec["mounts"].insert(at, {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                               "options": options})  # right after /sys, where dockerd puts it
 
 
 # ---------- capabilities ----------
