@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
         daemon = PrivateSkiffd().start()
         host = daemon.host
+    links_before = set(os.listdir("/sys/class/net"))
     proxy = RecordingProxy(unix_path(host), tcp=True).start()
     started = time.monotonic()
     try:
@@ -205,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.target == "skiff":
         data["replayed_on_reference"] = replay_on_reference(verdicts)
     failures = [(v, k) for v, k in kinds if k.startswith("FAIL")]
+    lost = sorted(links_before - set(os.listdir("/sys/class/net")))
+    lost = [name for name in lost if not name.startswith(("veth", "skf"))]  # container ends, own bridges
+    if lost:  # the fuzzed daemon must never touch the host's own interfaces
+        print(f"HOST INTERFACES GONE DURING THE FUZZ RUN: {lost}")
+        failures.append((Verdict("<host>", None, 0, "host"), f"FAIL host interfaces removed: {lost}"))
     if not alive:
         failures.append((Verdict("<daemon>", None, 0, "no response"), "FAIL daemon does not answer /_ping"))
     data["failures"] = Counter(
