@@ -283,10 +283,12 @@ class NetworkService:
         return sb.key if sb is not None and sb.key else None
 
     # ---------- nftables ----------
-    def _sync_rules(self) -> None:
+    def _sync_rules(self, check_links: bool = False) -> None:
+        """Load the table for the current sandboxes; ``check_links`` (reconcile) leaves out interfaces a
+        crash removed, which a netdev chain could not hook."""
         ports: list[nft.PortRule] = []
         forwards: list[nft.Forward] = []
-        present = set(bridge.list_links("veth"))
+        present = set(bridge.list_links("veth")) if check_links else None
         for sb in self.sandboxes.values():
             first = sb.primary
             for b in sb.bindings:
@@ -294,7 +296,7 @@ class NetworkService:
                     br = self.nets[first.network_id].bridge if first.network_id in self.nets else ""
                     ports.append(nft.PortRule(b.proto, b.host_ip, b.host_port, first.address, b.port, br))
             for a in sb.attachments:
-                if a.host_ifname in present:
+                if present is None or a.host_ifname in present:
                     forwards.append(nft.Forward(a.host_ifname, a.address, a.network_id[:12]))
         masq = [nft.Masquerade(n.subnet, n.bridge) for n in self.nets.values() if not n.internal]
         nft.apply(self.table, masq, ports, forwards)
@@ -580,7 +582,7 @@ class NetworkService:
                     )
                     if used or await asyncio.to_thread(bridge.link_exists, net.bridge):
                         await asyncio.to_thread(self._ensure_bridge, net)
-                await asyncio.to_thread(self._sync_rules)
+                await asyncio.to_thread(self._sync_rules, True)
             except Exception as err:
                 log.warning("network reconcile: %s", err)
 
