@@ -46,3 +46,13 @@ Feature: named volumes of the local driver: data that outlives containers, the v
     When I run "docker system df --format '{{.Type}}'"
     Then the command succeeds
     And stdout contains "Local Volumes"
+
+  Scenario: a Binds source that does not exist is created
+    When I run "docker run --rm --network none -v /tmp/<prefix>-made:/x busybox ls -d /x"
+    Then the command succeeds
+    And stdout is "/x\n"
+
+  Scenario: a Mounts bind source that does not exist is refused
+    When I run "docker run --rm --network none --mount type=bind,source=/tmp/<prefix>-absent,target=/x busybox true"
+    Then the command fails
+    And stderr contains "invalid mount config for type \"bind\": bind source path does not exist: /tmp/<prefix>-absent"

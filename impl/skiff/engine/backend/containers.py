@@ -30,6 +30,7 @@ from skiff.core import specgen
 from skiff.core.specopts import network as net_specopts
 from skiff.core.specopts import resources as resource_opts
 from skiff.engine.backend import archive as archive_mod
+from skiff.engine.backend import bindcheck as bind_check
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
@@ -491,6 +492,7 @@ class ContainerService:
             if isinstance(user_config.get(key), str):
                 user_config[key] = [user_config[key]]
         host_config = merge.host_config(body.get("HostConfig"))
+        bind_check.prepare(host_config)
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
             raise errdefs.InvalidArgument("No command specified")
