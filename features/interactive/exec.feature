@@ -2,7 +2,7 @@
 Feature: docker exec: processes joining a running container
 
   Background:
-    Given I ran "docker run -d --name <c> busybox sleep 300" successfully
+    Given I ran "docker run --network none -d --name <c> busybox sleep 300" successfully
 
   Scenario: exec runs a command in the container and reports its exit code
     When I run "docker exec <c> sh -c 'echo out; echo err >&2; exit 7'"
@@ -47,7 +47,7 @@ Feature: docker exec: processes joining a running container
     Then the terminal command exits with 3
 
   Scenario: exec in a stopped container is refused
-    Given I ran "docker run --name <s> busybox true" successfully
+    Given I ran "docker run --network none --name <s> busybox true" successfully
     When I run "docker exec <s> true"
     Then the command exits with 1
     And stderr matches "Error response from daemon: Container [0-9a-f]{64} is not running\n"

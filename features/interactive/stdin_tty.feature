@@ -2,28 +2,28 @@
 Feature: Interactive containers: stdin, terminals, attach
 
   Scenario: docker run -i passes piped stdin to the container and closes it at its end
-    When I pipe "hello\nworld\n" into "docker run -i --rm busybox sh -c 'cat; echo done'"
+    When I pipe "hello\nworld\n" into "docker run --network none -i --rm busybox sh -c 'cat; echo done'"
     Then the command succeeds
     And stdout is "hello\nworld\ndone\n"
 
   Scenario: docker run -i reports the exit status of a process that read its stdin
-    When I pipe "abc\n" into "docker run -i --rm busybox sh -c 'read x; echo got $x; exit 4'"
+    When I pipe "abc\n" into "docker run --network none -i --rm busybox sh -c 'read x; echo got $x; exit 4'"
     Then the command exits with 4
     And stdout is "got abc\n"
 
   Scenario: Without -i the container's stdin is empty
-    When I pipe "ignored\n" into "docker run --rm busybox sh -c 'cat; echo end'"
+    When I pipe "ignored\n" into "docker run --network none --rm busybox sh -c 'cat; echo end'"
     Then the command succeeds
     And stdout is "end\n"
 
   Scenario: docker run -t gives the container a terminal and one raw stream
-    When I run "docker run -t --rm busybox sh -c 'tty; echo err >&2'"
+    When I run "docker run --network none -t --rm busybox sh -c 'tty; echo err >&2'"
     Then the command succeeds
     And stdout is "/dev/pts/0\r\nerr\r\n"
     And stderr is empty
 
   Scenario: A person types into docker run -it busybox sh
-    When I open a terminal running "docker run -it --rm busybox sh"
+    When I open a terminal running "docker run --network none -it --rm busybox sh"
     And I type "echo $((6*7))"
     Then the terminal shows "42"
     When I type "stty size"
@@ -32,7 +32,7 @@ Feature: Interactive containers: stdin, terminals, attach
     Then the terminal command exits with 3
 
   Scenario: docker attach feeds stdin to a container started with -i, and ctrl-p ctrl-q detaches
-    Given I ran "docker run -dit --name <c> busybox sh" successfully
+    Given I ran "docker run --network none -dit --name <c> busybox sh" successfully
     When I open a terminal running "docker attach <c>"
     And I type "echo attached-$((40+2))"
     Then the terminal shows "attached-42"
