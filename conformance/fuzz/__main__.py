@@ -66,6 +66,7 @@ SWARM_TAGS = ("Swarm", "Node", "Service", "Task", "Secret", "Config")
 DOCKER_500 = (
     (r"^json: cannot unmarshal ", "Go encoding/json type error in a body [bad_input.feature]"),
     (r"^invalid character |^unexpected end of JSON input", "Go JSON syntax error [bad_input.feature]"),
+    (r"^EOF$", "an empty create/update body [bad_input.feature: 'An empty create body']"),
     (r"^invalid filter", "filters=notjson [engine-api-notes; replayed on the reference]"),
     (r"^strconv\.", "limit=abc [engine-api-notes]"),
     (r"^invalid reference format|^invalid tag format", "ImagePush/tag of a bad name [curl on the reference]"),
