@@ -120,3 +120,12 @@ Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0
     Then the command fails
     And stderr contains "filesystem layer verification failed for digest sha256:"
     And the image "<registry.value>/<prefix>/bad:1" does not exist
+
+  Scenario: docker-py pushes and pulls through the registry
+    Given a local registry
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/py:1"
+    When docker-py pushes "<registry.value>/<prefix>/py:1"
+    Then the docker-py push stream reports the digest and no error
+    When I run "docker rmi <registry.value>/<prefix>/py:1"
+    And docker-py pulls "<registry.value>/<prefix>/py:1"
+    Then the docker-py pulled image has the tag "<registry.value>/<prefix>/py:1"

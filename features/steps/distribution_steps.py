@@ -156,3 +156,44 @@ def step_stream_has(context: Any, text: str) -> None:
     lines = [json.loads(line) for line in world.last_response.text.splitlines() if line.strip()]
     want = world.expand(text)
     assert any(str(m.get("status", "")).startswith(want) for m in lines), lines
+
+
+def _docker_py(world: World) -> Any:
+    import docker
+
+    client = world.values.get("_sdk_registry")
+    if client is None:
+        client = docker.DockerClient(base_url=world.target.host, version="1.39", timeout=120)
+        world.values["_sdk_registry"] = client
+        _closer(world, client.close)
+    return client
+
+
+@when('docker-py pushes "{ref}"')
+def step_sdk_push(context: Any, ref: str) -> None:
+    world = _w(context)
+    repo, _, tag = world.expand(ref).rpartition(":")
+    world.values["sdk_push"] = list(_docker_py(world).images.push(repo, tag=tag, stream=True, decode=True))
+
+
+@then("the docker-py push stream reports the digest and no error")
+def step_sdk_push_ok(context: Any) -> None:
+    messages: list[dict[str, Any]] = _w(context).values["sdk_push"]
+    assert not any("error" in m for m in messages), messages
+    assert any((m.get("aux") or {}).get("Digest", "").startswith("sha256:") for m in messages), messages
+
+
+@when('docker-py pulls "{ref}"')
+def step_sdk_pull(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    world.image_refs.append(ref)
+    repo, _, tag = ref.rpartition(":")
+    world.values["sdk_pulled"] = _docker_py(world).images.pull(repo, tag=tag)
+
+
+@then('the docker-py pulled image has the tag "{ref}"')
+def step_sdk_pulled_tag(context: Any, ref: str) -> None:
+    world = _w(context)
+    image = world.values["sdk_pulled"]
+    assert world.expand(ref) in image.tags, image.tags

@@ -122,6 +122,7 @@ class Puller:
             raise errdefs.InvalidArgument("invalid image: the config's diff IDs do not match the layers")
         chains = chain_ids(diff_ids)
         existing = {c for c in chains if self._snapshot_exists(c)}
+        quiet = len(existing) == len(chains) and bool(self.images.meta.images_by_config(config_digest))
         layers = [Layer(str(d["digest"]), diff) for d, diff in zip(layer_descs, diff_ids, strict=True)]
         futures: list[Future[None] | None] = []
         pool = ThreadPoolExecutor(max_workers=MAX_DOWNLOADS, thread_name_prefix="pull")
@@ -131,7 +132,8 @@ class Puller:
                 lease.add(layer.digest)
                 lid = short_id(layer.digest)
                 if chain in existing or self._has(layer.digest):
-                    emit(Progress(id=lid, status="Already exists"))
+                    if not quiet:  # dockerd says nothing of the layers of an image it already has
+                        emit(Progress(id=lid, status="Already exists"))
                     futures.append(None)
                     continue
                 emit(Progress(id=lid, status="Pulling fs layer"))

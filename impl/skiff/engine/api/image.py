@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -92,7 +92,10 @@ async def commit(
 async def push(name: str, tag: str | None = None, x_registry_auth: str | None = None, **_: Any) -> Response:
     auth = x_registry_auth or request.headers.get("x-registry-auth")
     if not auth:  # dockerd falls back to an AuthConfig in the body (docker-py sends "{}")
-        raw = b"".join([c async for c in request.stream()]) if declares_body(request.headers) else b""
+        if request.headers.get("content-type", "").startswith("application/json"):
+            raw = b"{}"  # request validation has consumed a JSON body: read it as anonymous
+        else:
+            raw = await request.body() if declares_body(request.headers) else b""
         try:
             json.loads(raw)
         except ValueError:
