@@ -129,3 +129,9 @@ Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0
     When I run "docker rmi <registry.value>/<prefix>/py:1"
     And docker-py pulls "<registry.value>/<prefix>/py:1"
     Then the docker-py pulled image has the tag "<registry.value>/<prefix>/py:1"
+
+  Scenario: docker search of a registry that only speaks v2 is dockerd's error
+    Given a local registry
+    When I run "docker search <registry.value>/bb"
+    Then the command fails
+    And stderr contains "Unexpected status code 404"

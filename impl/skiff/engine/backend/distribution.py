@@ -179,3 +179,24 @@ async def _nothing() -> AsyncIterator[bytes]:
     empty: tuple[bytes, ...] = ()
     for item in empty:
         yield item
+
+
+async def search_v1(domain: str, term: str, https: bool) -> list[dict[str, Any]]:
+    """dockerd's search of a registry that is not Docker Hub: ``GET /v1/search`` (a v2-only registry
+    answers 404, which dockerd reports as "Unexpected status code 404")."""
+    import httpx
+
+    scheme = "https" if https else "http"
+    async with httpx.AsyncClient(verify=False, timeout=15, trust_env=False) as client:
+        try:
+            resp = await client.get(f"{scheme}://{domain}/v1/search", params={"q": term, "n": "25"})
+        except httpx.HTTPError as err:
+            if not https:
+                raise errdefs.Unknown(str(err)) from None
+            resp = await client.get(f"http://{domain}/v1/search", params={"q": term, "n": "25"})
+    if resp.status_code != 200:
+        raise errdefs.Unknown(f"Unexpected status code {resp.status_code}")
+    results = resp.json().get("results") or []
+    return [{"star_count": int(r.get("star_count", 0)), "is_official": bool(r.get("is_official")),
+             "name": str(r.get("name", "")), "is_automated": bool(r.get("is_automated")),
+             "description": str(r.get("description", ""))} for r in results]

@@ -411,6 +411,9 @@ class ImageService:
                     f'"https://{domain}/v1/_ping": {https}. '
                     f'HTTP attempt: Get "http://{domain}/v1/_ping": {http}'
                 )
+            from skiff.engine.backend.distribution import search_v1
+
+            return await search_v1(domain, term.split("/", 1)[1] if "/" in term else term, not https)
         raise errdefs.NotImplemented_("searching a registry is not supported by skiff yet")
 
     async def pull(
