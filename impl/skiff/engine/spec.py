@@ -141,12 +141,17 @@ def name_path_format(spec: Spec) -> int:
 
 
 def _schemas(spec: Spec) -> Iterator[dict[str, Any]]:
-    """Schema trees: definitions and body parameter schemas (not query/path parameters)."""
+    """Schema trees: definitions, body parameter schemas (not query/path parameters) and inline response
+    schemas (dockerd's answers are Go structs too: ExecInspect's ``ExitCode *int`` is null while the
+    process runs, which the conformance recorder saw)."""
     yield from _walk(spec.get("definitions", {}))
     for _path, _method, op in _operations(spec):
         for param in op.get("parameters", []):
             if param.get("in") == "body" and "schema" in param:
                 yield from _walk(param["schema"])
+        for response in (op.get("responses") or {}).values():
+            if isinstance(response, dict) and "schema" in response:
+                yield from _walk(response["schema"])
 
 
 _SCHEMA_KEYWORDS = {"properties", "items", "additionalProperties", "allOf", "enum"}

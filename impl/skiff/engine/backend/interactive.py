@@ -91,7 +91,8 @@ async def unpause(backend: Any, ref: str) -> None:
     async with rt.lock:
         st = record.state
         if not st.paused:
-            raise errdefs.Conflict(f"Container {record.id} is not paused")
+            # dockerd 20.10: a plain error, so 500 (the recorder found Skiff's 409 undeclared and unlike it)
+            raise errdefs.Unknown(f"Container {record.id} is not paused")
         try:
             await backend.core.tasks_resume(record.id)
         except errdefs.SkiffError as err:
