@@ -41,8 +41,6 @@ Feature: docker exec: processes joining a running container
     When I open a terminal running "docker exec -it <c> sh"
     And I type "echo $((6*7))"
     Then the terminal shows "42"
-    When I type "stty size"
-    Then the terminal shows "30 100"
     When I type "exit 3"
     Then the terminal command exits with 3
 

@@ -110,7 +110,29 @@ def step_resize(context: Any, width: int, height: int) -> None:
 def step_shows(context: Any, text: str) -> None:
     term = _terminal(context)
     want = context.world.expand(text)
-    poll(lambda: any(line.strip() == want for line in term.screen().splitlines()), what=f"{want!r} on screen")
+    try:
+        poll(lambda: any(line.strip() == want for line in term.screen().splitlines()), deadline_s=15,
+             what=f"{want!r} on screen")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; the screen:\n{term.screen()}") from None
+
+
+@then('typing "{command}" eventually shows "{text}"')
+def step_type_until(context: Any, command: str, text: str) -> None:
+    """Type the command again each second until its answer shows (a SIGWINCH may land a moment later)."""
+    term = _terminal(context)
+    want = context.world.expand(text)
+    deadline = time.monotonic() + 15
+    while True:
+        term.tmux("send-keys", "-t", "t", "-l", command)
+        term.tmux("send-keys", "-t", "t", "Enter")
+        end = min(deadline, time.monotonic() + 1)
+        while time.monotonic() < end:
+            if any(line.strip() == want for line in term.screen().splitlines()):
+                return
+            time.sleep(0.05)
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{want!r} never showed; the screen:\n{term.screen()}")
 
 
 @then('the terminal shows a line matching "{pattern}"')
