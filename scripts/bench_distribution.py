@@ -37,7 +37,7 @@ def build_archive(path: Path, total_mb: int, layers: int = 5) -> None:
     diff_ids, entries = [], []
     with tarfile.open(path, "w") as out:
         for i in range(layers):
-            buf = tempfile.TemporaryFile()
+            buf = tempfile.TemporaryFile()  # noqa: SIM115 - closed at the end of the loop
             with tarfile.open(fileobj=buf, mode="w") as lt:
                 info = tarfile.TarInfo(f"data{i}.bin")
                 info.size = per_layer
@@ -60,7 +60,8 @@ def build_archive(path: Path, total_mb: int, layers: int = 5) -> None:
         config = json.dumps({
             "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
             "config": {"Cmd": ["/bin/sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids},
-            "history": [{"created": "2026-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(layers)],
+            "history": [{"created": "2026-01-01T00:00:00Z", "created_by": f"layer {i}"}
+                        for i in range(layers)],
         }).encode()
         cid = hashlib.sha256(config).hexdigest()
         ti = tarfile.TarInfo(f"{cid}.json")
