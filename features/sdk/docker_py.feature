@@ -45,3 +45,8 @@ Feature: The core flows through docker-py
     Then the docker-py image has the tag "<tagged>:v1"
     When docker-py removes the image "<tagged>:v1"
     Then the image "<tagged>:v1" does not exist
+
+  Scenario: Networks, published ports and volumes through docker-py
+    Then docker-py runs a server on a new network and a client there reaches it by name
+    And docker-py publishes a port and the host reaches it
+    And docker-py writes a volume in one container and reads it in the next
