@@ -92,7 +92,11 @@ async def connect(id_: str, container: Any = None, **_: Any) -> Response:
     body = container if isinstance(container, dict) else {}
     net = _need()
     record = services().containers.get(str(body.get("Container") or ""))
-    network = net.find(id_)
+    try:
+        network = net.find(id_)
+    except errdefs.NotFound:
+        # dockerd falls back to the swarm attachment path for a network it does not know
+        raise errdefs.Unknown("invalid cluster node while attaching to network") from None
     await net.connect(network.id, record, dict(body.get("EndpointConfig") or {}))
     return json_response(None, 200)
 
