@@ -63,3 +63,10 @@ Feature: containers on the default bridge network, in host/none/container modes,
     Given I ran "docker run -d --name <web> -p 18519:80 busybox httpd -f -p 80" successfully
     When I run "docker ps --filter name=<web> --format {{.Ports}}"
     Then stdout contains "0.0.0.0:18519->80/tcp"
+
+  Scenario: --link on the default bridge puts the linked container in /etc/hosts
+    Given I ran "docker run -d --name <db> busybox sleep 60" successfully
+    And I ran "docker inspect -f {{.NetworkSettings.IPAddress}} <db>" and remembered stdout as "ip"
+    When I run "docker run --rm --link <db>:dbalias busybox sh -c 'grep -w dbalias /etc/hosts | cut -f1'"
+    Then the command succeeds
+    And stdout is "<ip.value>\n"

@@ -343,6 +343,7 @@ class NetworkService:
         configs = self.endpoint_configs(record)
         if not configs:
             raise errdefs.NotFound(f"network {mode} not found")
+        links = self._links(record, lookup) if self.nets[next(iter(configs))].default else []
         async with self.lock:
             await self._release_locked(record.id)
             sb = Sandbox(
@@ -367,7 +368,7 @@ class NetworkService:
             except Exception as err:
                 await self._release_locked(record.id)
                 raise _wrap(err) from err
-            await asyncio.to_thread(self._write_files, record, sb, self._user_defined(sb))
+            await asyncio.to_thread(self._write_files, record, sb, self._user_defined(sb), links)
 
     def _user_defined(self, sb: Sandbox) -> bool:
         return any(not self.nets[a.network_id].default for a in sb.attachments if a.network_id in self.nets)
@@ -600,14 +601,33 @@ class NetworkService:
                 s.close()
 
     # ---------- /etc files ----------
+    def _links(self, record: Container, lookup: Callable[[str], Container]) -> list[str]:
+        """``--link name:alias`` on the default bridge: hosts lines ``<ip>\t<alias> <id12> <name>``."""
+        out = []
+        for link in record.host_config.get("Links") or []:
+            target, _, alias = str(link).partition(":")
+            alias = alias.rsplit("/", 1)[-1] or target.lstrip("/")
+            try:
+                other = lookup(target.lstrip("/"))
+            except errdefs.NotFound:
+                continue
+            osb = self.sandboxes.get(other.id)
+            if not other.state.running or osb is None or osb.primary is None:
+                raise errdefs.Unknown(
+                    f"Cannot link to a non running container: {other.name} AS {record.name}/{alias}"
+                )
+            out.append(f"{osb.primary.address}\t{alias} {other.short_id} {other.name.lstrip('/')}")
+        return out
+
     @staticmethod
-    def _write_files(record: Container, sb: Sandbox, embedded_dns: bool) -> None:
+    def _write_files(record: Container, sb: Sandbox, embedded_dns: bool, links: list[str]) -> None:
         first = sb.primary
         if record.hosts_path and first is not None:
             hostname = str(record.config.get("Hostname") or record.short_id)
             domain = str(record.config.get("Domainname") or "")
             names = f"{hostname}.{domain} {hostname}" if domain else hostname
-            Path(record.hosts_path).write_text(HOSTS_HEADER + f"{first.address}\t{names}\n")
+            extra = "".join(line + "\n" for line in links)
+            Path(record.hosts_path).write_text(HOSTS_HEADER + extra + f"{first.address}\t{names}\n")
         if embedded_dns and record.resolv_conf_path:
             kept = []
             with contextlib.suppress(OSError):
