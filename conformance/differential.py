@@ -114,6 +114,7 @@ def row(op: Operation, rec: dict[str, dict[str, Any]], fuzz: dict[str, dict[str,
     r["viol_s"], r["viol_d"], r["viol_both"] = len(v.get("s", [])), len(v.get("d", [])), len(v.get("b", []))
     for t, key in (("skiff", "fuzz_s"), ("docker", "fuzz_d")):
         f = (fuzz[t] or {}).get("operations", {}).get(op.operation_id)
+        r[key + "_detail"] = _dist(f.get("statuses", {})) if f else ""
         if f is None:
             r[key] = "-"
         else:
@@ -239,7 +240,8 @@ def page(rep: dict[str, Any], md: str) -> str:
             + _cell(r["status"], cls(r["status"]), r["status_detail"])
             + _cell(r["body"], cls(r["body"]), r["body_detail"])
             + _cell(f"{r['viol_s']}/{r['viol_d']}/{r['viol_both']}", "bad" if r["viol_s"] else "")
-            + _cell(r["fuzz_s"], "bad" if "5xx" in r["fuzz_s"] else "") + _cell(r["fuzz_d"]) + "</tr>"
+            + _cell(r["fuzz_s"], "", r["fuzz_s_detail"])
+            + _cell(r["fuzz_d"], "", r["fuzz_d_detail"]) + "</tr>"
         )
     body.append("</tbody></table>")
     rest = md.split("## Where they differ", 1)[1]
