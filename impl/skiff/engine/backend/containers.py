@@ -1413,8 +1413,9 @@ class ContainerService:
 
         async def output() -> AsyncIterator[bytes]:
             offset = jsonlog.size(record.log_path)
-            for entry in jsonlog.select(jsonlog.read_entries(record.log_path), opts):
-                yield jsonlog.render(entry, opts, tty)
+            entries = jsonlog.select(jsonlog.read_entries(record.log_path), opts)
+            for chunk in jsonlog.render_batched(entries, opts, tty):
+                yield chunk
             if follow and running:
                 async for chunk in jsonlog.follow(
                     record.log_path, offset, opts, tty, lambda: rt.generation > gen0 or rt.removed
