@@ -95,3 +95,17 @@ Feature: a container is isolated from the host and bounded by its resource limit
     Then the command fails
     And stdout is "67108864\n"
     And stderr contains "Read-only file system"
+
+  Scenario: --device makes a host device node in the container
+    When I run "docker run --rm --device /dev/null:/dev/mynull busybox ls -l /dev/mynull"
+    Then the command succeeds
+    And stdout matches "^crw-rw-rw- +1 root +root +1, +3 .* /dev/mynull\n$"
+
+  Scenario: a device cgroup rule lets a made node be opened
+    When I run "docker run --rm --device-cgroup-rule 'c 1:11 rwm' busybox sh -c 'mknod /tmp/k c 1 11 && echo skiff-test > /tmp/k && echo wrote'"
+    Then stdout is "wrote\n"
+
+  Scenario: without the rule the made node cannot be opened
+    When I run "docker run --rm busybox sh -c 'mknod /tmp/k c 1 11 && echo skiff-test > /tmp/k'"
+    Then the command fails
+    And stderr contains "Operation not permitted"

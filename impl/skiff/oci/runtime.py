@@ -181,6 +181,7 @@ class Linux(Model):
     rootfs_propagation: str = ""
     has_user_mappings: bool = False
     seccomp: Seccomp | None = None
+    devices: tuple[Mapping[str, Any], ...] = ()  # linux.devices as OCI JSON (path, type, major, minor, ...)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Linux:
@@ -193,6 +194,7 @@ class Linux(Model):
             rootfs_propagation=d.get("rootfsPropagation", ""),
             has_user_mappings=bool(d.get("uidMappings") or d.get("gidMappings")),
             seccomp=Seccomp.from_dict(d["seccomp"]) if d.get("seccomp") else None,
+            devices=tuple(dict(dev) for dev in d.get("devices", ())),
         )
 
     def namespace(self, kind: str) -> Namespace | None:

@@ -14,6 +14,9 @@ from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from skiff.oci.runtime import Mount, Spec
     from skiff.runtime.syscalls.protocol import Syscalls
 
@@ -117,7 +120,35 @@ def prepare(spec: Spec, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
         mount_one(m, rootfs, sys, own_cgroups, cgroup_mounts)
     if not dev_is_bind:
         setup_dev(rootfs, sys)
+    if linux is not None and linux.devices:
+        create_devices(linux.devices, rootfs, sys)
     make_cwd(spec, rootfs)
+
+
+def create_devices(devices: tuple[Mapping[str, Any], ...], rootfs: str, sys: Syscalls) -> None:
+    """``linux.devices``: mknod each node with its mode and owner (runc); where mknod is not allowed, a bind
+    of the host's node of the same path."""
+    import stat
+
+    for dev in devices:
+        target = os.path.join(rootfs, str(dev["path"]).lstrip("/"))
+        kinds = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+        kind = kinds.get(str(dev["type"]))
+        if kind is None:
+            raise OSError(22, f"{dev['path']}: unknown device type {dev['type']!r}")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.lexists(target):
+            os.unlink(target)
+        mode = int(dev.get("fileMode") or 0o666)
+        try:
+            os.mknod(target, kind | stat.S_IMODE(mode), os.makedev(int(dev.get("major") or 0),
+                                                                    int(dev.get("minor") or 0)))
+        except PermissionError:
+            _make_target(target, is_dir=False)
+            sys.mount(str(dev["path"]), target, "", MS_BIND, "")
+            continue
+        os.chmod(target, stat.S_IMODE(mode))
+        os.chown(target, int(dev.get("uid") or 0), int(dev.get("gid") or 0))
 
 
 def make_cwd(spec: Spec, rootfs: str) -> None:
