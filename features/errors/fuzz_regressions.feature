@@ -37,3 +37,10 @@ Feature: Inputs the fuzzer (schemathesis) once crashed or hung Skiff on answer a
     When with the JSON bytes "7b22757365726e616d65223a2261222c2270617373776f7264223a2262222c2273657276657261646472657373223a22c29278227d" I send POST /v1.39/auth
     Then the status is 500
     And the error message matches "Get ".*/v2/": dial tcp: lookup.*no such host"
+
+  # conformance/fuzz found: a search term IDNA cannot encode raised a Python UnicodeError (500 with its text);
+  # dockerd checks the limit first and looks a term without "." or ":" up on the default index.
+  Scenario: Searching with a limit out of range
+    When I send GET /v1.39/images/search?term=busybox&limit=1174
+    Then the status is 400
+    And the error message is "Limit 1174 is outside the range of [1, 100]"

@@ -124,6 +124,8 @@ async def get_all(names: list[str] | str | None = None, **_: Any) -> Response:
 
 
 async def search(term: str, limit: int | None = None, filters: str | None = None, **_: Any) -> Response:
+    if limit is not None and not 1 <= limit <= 100:  # dockerd checks this before any lookup (fuzz)
+        raise errdefs.InvalidArgument(f"Limit {limit} is outside the range of [1, 100]")
     return json_response(await _backend().search(term))
 
 

@@ -396,7 +396,10 @@ class ImageService:
 
     async def search(self, term: str) -> list[dict[str, Any]]:
         """Searching is a later issue: answer as dockerd does when the index cannot be reached."""
-        domain = reference.split_domain(term)[0]
+        # registry.ParseSearchIndexInfo: an index only when the first part has a "." or ":" (fuzz: an
+        # upper-case or non-ASCII first part is a repository on the default index, as in dockerd)
+        first, sep, _rest = term.partition("/")
+        domain = first if sep and ("." in first or ":" in first) else reference.DEFAULT_DOMAIN
         if domain == reference.DEFAULT_DOMAIN:
             message = await _dial_error("index.docker.io", 443)
             if message:
@@ -456,7 +459,7 @@ async def _dial_error(host: str, port: int) -> str:
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), 5)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):  # UnicodeError: a name idna refuses (fuzz)
         return f"dial tcp: lookup {host} on {_nameserver()}: no such host"
     ip, port = str(infos[0][4][0]), int(infos[0][4][1])
     try:
