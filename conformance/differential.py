@@ -18,6 +18,7 @@ import argparse
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ from conformance.spec.operations import Operation, operations  # noqa: E402
 FUZZ_DIR = Path(os.environ.get("SKIFF_FUZZ_DIR", REPO / "reports" / "fuzz"))
 REPORT_DIR = Path(os.environ.get("SKIFF_REPORT_DIR", REPO / "conformance" / "report"))
 TARGETS = ("skiff", "docker")
+DYNAMIC_KEY = re.compile(r"(?<=\.)(?:[0-9a-f]{12,64}|skt-[0-9a-f]{10}[^.\[]*)(?=\.|\[|$)")
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -64,6 +66,7 @@ def _shape_diff(s: list[str], d: list[str]) -> tuple[list[str], list[str]]:
         out: dict[str, set[str]] = {}
         for p in paths:
             key, _, typ = p.rpartition(":")
+            key = DYNAMIC_KEY.sub("<key>", key)  # map keys that are ids or the scenario's own names
             out.setdefault(key, set()).add(typ)
         return out
 
