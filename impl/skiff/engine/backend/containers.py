@@ -493,6 +493,7 @@ class ContainerService:
                 user_config[key] = [user_config[key]]
         host_config = merge.host_config(body.get("HostConfig"))
         bind_check.prepare(host_config)
+        resource_opts.validate_host_config(host_config)
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
             raise errdefs.InvalidArgument("No command specified")
@@ -612,6 +613,8 @@ class ContainerService:
                 raise answer from None
             await self._wire_pending(rt, record.id, (offset, rt.generation))
             try:
+                if self.network is not None:
+                    await self.network.ready(record.id)
                 task = await self.core.tasks_start(record.id)
             except errdefs.SkiffError as err:
                 with contextlib.suppress(errdefs.SkiffError):

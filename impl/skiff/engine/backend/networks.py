@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -155,6 +156,7 @@ class NetworkService:
         self.nets: dict[str, Net] = {}
         self.sandboxes: dict[str, Sandbox] = {}
         self.resolvers: dict[str, dns.Server] = {}
+        self._pending: dict[str, asyncio.Future[None]] = {}
         self._ready: set[str] = set()
         self._load(subnet)
 
@@ -344,6 +346,7 @@ class NetworkService:
         if not configs:
             raise errdefs.NotFound(f"network {mode} not found")
         links = self._links(record, lookup) if self.nets[next(iter(configs))].default else []
+        await self._settle(record.id)
         async with self.lock:
             await self._release_locked(record.id)
             sb = Sandbox(
@@ -354,27 +357,62 @@ class NetworkService:
             )
             self.sandboxes[record.id] = sb
             try:
-                await asyncio.to_thread(netns.create, Path(sb.key), bridge.loopback_up)
+                # what users see fail (addresses, ports) is decided now; the plumbing runs while the
+                # runtime creates the container and is awaited (``ready``) before the task starts
                 for nid, cfg in configs.items():
-                    await asyncio.to_thread(self._attach, sb, self.nets[nid], cfg)
+                    self._plan(sb, self.nets[nid], cfg)
                 first = sb.primary
                 assert first is not None
                 sb.bindings = await asyncio.to_thread(
                     self._bind_ports, record, first.endpoint_id, first.address
                 )
                 self._save(sb)
-                await asyncio.to_thread(self._sync_rules)
-                await self._start_dns(sb)
+                await asyncio.to_thread(netns.create, Path(sb.key), bridge.loopback_up)
             except Exception as err:
                 await self._release_locked(record.id)
                 raise _wrap(err) from err
-            await asyncio.to_thread(self._write_files, record, sb, self._user_defined(sb), links)
+        self._pending[record.id] = asyncio.ensure_future(self._plumb_all(record, sb, links))
+
+    async def _plumb_all(self, record: Container, sb: Sandbox, links: list[str]) -> None:
+        started = time.perf_counter()
+        async with self.lock:
+            try:
+                for i, a in enumerate(list(sb.attachments)):
+                    await asyncio.to_thread(self._plumb, sb, a, self.nets[a.network_id], i == 0)
+                await asyncio.to_thread(self._sync_rules)
+                await self._start_dns(sb)
+                await asyncio.to_thread(self._write_files, record, sb, self._user_defined(sb), links)
+            except Exception as err:
+                raise _wrap(err) from err
+        log.debug("network of %s ready in %.1f ms", record.short_id, (time.perf_counter() - started) * 1000)
+
+    async def ready(self, cid: str) -> None:
+        """Before the task starts: the interfaces, rules and files ``setup`` began are in place."""
+        task = self._pending.pop(cid, None)
+        if task is not None:
+            await task
+
+    async def _settle(self, cid: str) -> None:
+        task = self._pending.pop(cid, None)
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await task
 
     def _user_defined(self, sb: Sandbox) -> bool:
         return any(not self.nets[a.network_id].default for a in sb.attachments if a.network_id in self.nets)
 
     def _attach(self, sb: Sandbox, net: Net, cfg: dict[str, Any]) -> Attachment:
-        self._ensure_bridge(net)
+        a = self._plan(sb, net, cfg)
+        try:
+            self._plumb(sb, a, net, len(sb.attachments) == 1)
+        except BaseException:
+            sb.attachments.remove(a)
+            net.pool.release(a.address)
+            raise
+        return a
+
+    def _plan(self, sb: Sandbox, net: Net, cfg: dict[str, Any]) -> Attachment:
+        """Allocate the endpoint (address, names) and record it in the sandbox; no kernel work."""
         wanted = str(((cfg or {}).get("IPAMConfig") or {}).get("IPv4Address") or "")
         if wanted and net.default:
             raise errdefs.InvalidArgument(
@@ -391,6 +429,12 @@ class NetworkService:
             endpoint_id=secrets.token_hex(32),
             aliases=aliases,
         )
+        sb.attachments.append(a)
+        return a
+
+    def _plumb(self, sb: Sandbox, a: Attachment, net: Net, first: bool) -> None:
+        """The veth pair of a planned endpoint, configured inside the sandbox."""
+        self._ensure_bridge(net)
         ep = bridge.Endpoint(
             net.bridge,
             a.host_ifname,
@@ -399,16 +443,13 @@ class NetworkService:
             net.pool.prefixlen,
             net.gateway,
             a.mac,
-            default_route=not sb.attachments and not net.internal,
+            default_route=first and not net.internal,
         )
         try:
             bridge.attach(ep, sb.key)
         except BaseException:
-            net.pool.release(addr)
             bridge.delete_link(a.host_ifname)
             raise
-        sb.attachments.append(a)
-        return a
 
     def _bind_ports(self, record: Container, endpoint_id: str, address: str) -> list[Binding]:
         """Own each host port (bound here, handed to a proxy process), as docker-proxy does."""
@@ -536,6 +577,7 @@ class NetworkService:
     async def release(self, cid: str, removed: bool = False) -> None:
         """After the task is gone (exit, failed start, removal): everything ``setup`` made; a removed
         container's network configuration goes too."""
+        await self._settle(cid)
         async with self.lock:
             await self._release_locked(cid)
         if removed:
