@@ -109,3 +109,15 @@ Feature: a container is isolated from the host and bounded by its resource limit
     When I run "docker run --rm busybox sh -c 'mknod /tmp/k c 1 11 && echo skiff-test > /tmp/k'"
     Then the command fails
     And stderr contains "Operation not permitted"
+
+  Scenario Outline: <what> is refused at create and leaves no container
+    When I run "docker create <flags> busybox true"
+    Then the command fails
+    And stderr contains "<message>"
+    And no container of this scenario is left
+
+    Examples:
+      | what                  | flags              | message                                  |
+      | more CPUs than exist  | --cpus 100         | Range of CPUs is from 0.01 to            |
+      | a tiny memory limit   | --memory 1m        | Minimum memory limit allowed is 6MB      |
+      | an unknown capability | --cap-drop bogus   | unknown capability: \"CAP_BOGUS\"        |

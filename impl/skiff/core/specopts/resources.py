@@ -66,6 +66,21 @@ def _cgroup_mount(spec: specgen.Spec, privileged: bool) -> None:
                                "options": options})  # right after /sys, where dockerd puts it
 
 
+def validate_host_config(hc: Mapping[str, Any]) -> None:
+    """What dockerd refuses at create (400) rather than at start: capabilities, security options, CPU,
+    memory and blkio ranges, device cgroup rule syntax."""
+    spec = specgen.default_spec()
+    privileged = bool(hc.get("Privileged"))
+    if not privileged:
+        _capabilities(spec, hc.get("CapAdd") or (), hc.get("CapDrop") or ())
+    _security_opts(spec, hc.get("SecurityOpt") or (), privileged)
+    _cpu(spec, hc)
+    _memory(spec, hc)
+    _blkio(spec, hc)
+    for rule in hc.get("DeviceCgroupRules") or ():
+        parse_device_rule(rule)
+
+
 # ---------- capabilities ----------
 def normalize_cap(name: str) -> str:
     up = name.strip().upper()

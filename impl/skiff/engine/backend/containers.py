@@ -493,6 +493,7 @@ class ContainerService:
                 user_config[key] = [user_config[key]]
         host_config = merge.host_config(body.get("HostConfig"))
         bind_check.prepare(host_config)
+        resource_opts.validate_host_config(host_config)
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
             raise errdefs.InvalidArgument("No command specified")
