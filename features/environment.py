@@ -43,7 +43,7 @@ def after_all(context: Any) -> None:
     if getattr(context, "tmpdir", None) is not None:
         context.tmpdir.cleanup()
     if getattr(context, "target", None) is not None:
-        recorder.finish(getattr(context, "recorder", None), context.target)
+        recorder.finish(getattr(context, "recorder", None), context.target, context)
         context.target.stop_if_started()
     tags = " ".join(str(t) for t in (context.config.tags or []))
     if "wip" in tags:
