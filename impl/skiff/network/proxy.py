@@ -9,12 +9,14 @@ buffers.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import sys
 import threading
 
 CHUNK = 1 << 20
+F_SETPIPE_SZ = 1031
 FLAGS = 0
 with_splice = hasattr(os, "splice")
 
@@ -23,13 +25,16 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
     try:
         if with_splice:
             r, w = os.pipe()
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(w, F_SETPIPE_SZ, CHUNK)  # one splice moves up to a pipe's capacity
+            flags = os.SPLICE_F_MOVE  # not SPLICE_F_MORE: it holds back small replies like MSG_MORE
             try:
                 while True:
-                    n = os.splice(src.fileno(), w, CHUNK)
+                    n = os.splice(src.fileno(), w, CHUNK, flags=flags)
                     if n == 0:
                         break
                     while n:
-                        n -= os.splice(r, dst.fileno(), n)
+                        n -= os.splice(r, dst.fileno(), n, flags=flags)
             finally:
                 os.close(r)
                 os.close(w)
@@ -43,6 +48,24 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
             dst.shutdown(socket.SHUT_WR)
 
 
+class _Pair:
+    """A proxied connection: two pumps, the last one to finish closes both sockets."""
+
+    def __init__(self, a: socket.socket, b: socket.socket) -> None:
+        self.sockets = (a, b)
+        self.left = 2
+        self.lock = threading.Lock()
+
+    def pump(self, src: socket.socket, dst: socket.socket) -> None:
+        _pump(src, dst)
+        with self.lock:
+            self.left -= 1
+            last = self.left == 0
+        if last:
+            for s in self.sockets:
+                s.close()
+
+
 def _serve_tcp(listener: socket.socket, target: tuple[str, int]) -> None:
     while True:
         client, _ = listener.accept()
@@ -53,15 +76,9 @@ def _serve_tcp(listener: socket.socket, target: tuple[str, int]) -> None:
             client.close()
             continue
 
-        def run(a: socket.socket = client, b: socket.socket = upstream) -> None:
-            t = threading.Thread(target=_pump, args=(b, a), daemon=True)
-            t.start()
-            _pump(a, b)
-            t.join()
-            a.close()
-            b.close()
-
-        threading.Thread(target=run, daemon=True).start()
+        pair = _Pair(client, upstream)
+        threading.Thread(target=pair.pump, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pair.pump, args=(upstream, client), daemon=True).start()
 
 
 def _serve_udp(listener: socket.socket, target: tuple[str, int]) -> None:
