@@ -119,10 +119,12 @@ class Registry:
 
 
 def main() -> None:
+    signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # sigwait needs them blocked, or they kill us first
     reg = Registry().start()
     print(reg.address, flush=True)
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(signals)
     finally:
         reg.stop()
 
