@@ -69,7 +69,18 @@ class PrivateSkiffd:
                 proc.kill()
                 proc.wait()
         _unmount_under(self.dir)
+        _remove_network_state(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _remove_network_state(root: Path) -> None:
+    """The private daemon's own bridge and nftables table (named after its exec root), once it stopped."""
+    try:
+        from skiff.engine.backend.networks import remove_daemon_network
+    except ImportError:
+        return
+    with contextlib.suppress(Exception):
+        remove_daemon_network(root / "data", root / "exec")
 
 
 def _unmount_under(root: Path) -> None:
