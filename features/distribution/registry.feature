@@ -43,6 +43,8 @@ Feature: Pulling from and pushing to a real registry (docker-registry on 127.0.0
     And stdout contains "Digest: <digest.value>"
     When I run "docker run --rm <registry.value>/<prefix>/bb@<digest.value> echo by-digest"
     Then stdout is "by-digest\n"
+    When I run "docker image inspect --format '{{json .RepoDigests}}' <registry.value>/<prefix>/bb@<digest.value>"
+    Then stdout contains ""<registry.value>/<prefix>/bb@<digest.value>""
 
   Scenario: docker run of an image that is not there pulls it first
     Given a local registry

@@ -80,8 +80,15 @@ class ImageService:
         return list(await self.core.images_list())
 
     async def names_of(self, image_id: str) -> list[str]:
+        """The tags (RepoTags); digest references (a pull by digest) are RepoDigests."""
         return sorted(
-            {reference.familiar_name(i.name) for i in await self._all() if i.id == image_id and i.name}
+            {reference.familiar_name(i.name) for i in await self._all()
+             if i.id == image_id and i.name and "@" not in i.name}
+        )
+
+    async def digests_of(self, image_id: str) -> list[str]:
+        return sorted(
+            {reference.familiar_name(i.name) for i in await self._all() if i.id == image_id and "@" in i.name}
         )
 
     async def count(self) -> int:
@@ -110,16 +117,19 @@ class ImageService:
                 continue
             if "since" in bounds and created_ns <= bounds["since"]:
                 continue
-            tags = sorted({reference.familiar_name(e.name) for e in entries if e.name})
+            tags = sorted({reference.familiar_name(e.name) for e in entries if e.name and "@" not in e.name})
+            repo_digests = sorted({reference.familiar_name(e.name) for e in entries if "@" in e.name})
             labels = (config.get("config") or {}).get("Labels") or None
             if "dangling" in wanted:
                 want_dangling = wanted["dangling"][0].lower() in ("true", "1")
-                if want_dangling == bool(tags):
+                if want_dangling == bool(tags or repo_digests):
                     continue
             if not filters_mod.match_labels(wanted.get("label", []), labels):
                 continue
             if "reference" in wanted and not any(
-                _reference_matches(pattern, tag) for pattern in wanted["reference"] for tag in tags
+                _reference_matches(pattern, tag)
+                for pattern in wanted["reference"]
+                for tag in tags + repo_digests
             ):
                 continue
             out.append(
@@ -129,7 +139,7 @@ class ImageService:
                     "Id": image_id,
                     "Labels": labels,
                     "ParentId": str(config.get("parent", "")),
-                    "RepoDigests": None if tags else ["<none>@<none>"],
+                    "RepoDigests": repo_digests or (None if tags else ["<none>@<none>"]),
                     "RepoTags": tags or ["<none>:<none>"],
                     "SharedSize": -1,
                     "Size": int(first.size),
@@ -152,7 +162,7 @@ class ImageService:
         return {
             "Id": image.id,
             "RepoTags": await self.names_of(image.id),
-            "RepoDigests": [],
+            "RepoDigests": await self.digests_of(image.id),
             "Parent": str(config.get("parent", "")),
             "Comment": comment,
             "Created": str(config.get("created", timefmt.ZERO_TIME)),
@@ -438,7 +448,7 @@ class ImageService:
 def _reference_matches(pattern: str, tag: str) -> bool:
     import fnmatch
 
-    repo = tag.rsplit(":", 1)[0]
+    repo = tag.split("@", 1)[0] if "@" in tag else tag.rsplit(":", 1)[0]
     return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
 
 
