@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from skiff.engine.backend.networks import remove_daemon_network
 
 pytestmark = pytest.mark.root
 
@@ -93,6 +94,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         yield Daemon(process, sock, f"tcp://127.0.0.1:{port}", elapsed, log)
     finally:
         assert stop(process) == 0, log.read_text()
+        remove_daemon_network(root / "data", root / "exec")  # its private bridge and nftables table
     assert not sock.exists()
 
 

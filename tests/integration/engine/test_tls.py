@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from skiff.engine.backend.networks import remove_daemon_network
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("docker") is None,
@@ -64,6 +65,7 @@ def tls_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0, (d / "log").read_text()
+        remove_daemon_network(d / "data", d / "exec")  # its private bridge and nftables table
 
 
 def test_docker_cli_with_client_certs(tls_daemon: tuple[str, Path]) -> None:

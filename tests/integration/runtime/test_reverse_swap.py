@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from skiff.engine.backend.networks import remove_daemon_network
 
 REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
@@ -76,6 +77,7 @@ def test_scenarios_pass_with_real_runc_under_skiff() -> None:
             proc.kill()
             proc.wait()
         log.close()
+        remove_daemon_network(base / "data", base / "exec")  # its private bridge and nftables table
         for sub in ("exec", "data"):
             subprocess.run(["umount", "-R", str(base / sub)], capture_output=True, check=False)
         _rmtree_later(base)
