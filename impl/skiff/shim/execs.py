@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from skiff import errdefs
-from skiff.shim import process, stdio
+from skiff.shim import codec, process, stdio
 from skiff.shim.io import Output
 from skiff.shim.loop import Loop
 from skiff.shim.runc import Runtime
@@ -50,7 +49,7 @@ class Exec:
         proc_file = os.path.join(self.bundle, f"exec-{self.id}.json")
         pid_file = os.path.join(self.bundle, f"exec-{self.id}.pid")
         with open(proc_file, "w") as f:
-            json.dump({**self.process, "terminal": self.terminal}, f)
+            f.write(codec.dumps({**self.process, "terminal": self.terminal}))
         out_w, err_w, err_r = self.output.open_pipes()
         in_r = in_w = -1
         if self.want_stdin and not self.terminal:

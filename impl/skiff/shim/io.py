@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
 
 from skiff.shim import jsonlog, wire
 from skiff.shim.loop import Loop
@@ -18,6 +17,7 @@ from skiff.shim.timestamps import rfc3339nano
 
 TYPE_CHECKING = False  # typing costs ~8 ms of imports at run time; annotations only need it for mypy
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Protocol
 
     class Subscriber(Protocol):

@@ -13,7 +13,10 @@ accumulated without one, or at EOF; those partial records carry no trailing newl
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+
+TYPE_CHECKING = False  # collections.abc costs imports at run time; annotations only need it for mypy
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MAX_LINE = 16 * 1024
 """Docker's copier buffer: a partial record is emitted once this many bytes arrive without a newline."""

@@ -12,8 +12,8 @@ Arguments are parsed by hand: argparse costs ~8 ms of imports in a process start
 
 from __future__ import annotations
 
+import _socket  # not socket: it pulls in enum and selectors, ~1 MB of the daemon's memory
 import os
-import socket
 import sys
 
 from skiff.shim import unixsock
@@ -88,7 +88,7 @@ def _check_bundle(opts: dict[str, str]) -> None:
         raise ShimError("NotFound", f"bundle {opts['bundle']} is not a directory")
     path = _socket_path(opts)
     if os.path.exists(path):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             unixsock.connect(probe, path)
         except OSError:
@@ -108,8 +108,8 @@ def _set_subreaper() -> None:
         raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
 
 
-def _listen(path: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _listen(path: str) -> _socket.socket:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
         unixsock.bind(sock, path)
@@ -138,7 +138,7 @@ def _detach_stdio(bundle: str) -> None:
     os.close(log)
 
 
-def _prepare(opts: dict[str, str]) -> socket.socket:
+def _prepare(opts: dict[str, str]) -> _socket.socket:
     """Everything that must hold before the shim reports ready."""
     os.umask(0o022)
     _set_subreaper()
@@ -147,7 +147,7 @@ def _prepare(opts: dict[str, str]) -> socket.socket:
     return listener
 
 
-def _serve(opts: dict[str, str], listener: socket.socket) -> None:
+def _serve(opts: dict[str, str], listener: _socket.socket) -> None:
     from skiff.shim.loop import Loop
     from skiff.shim.process import unlink_quietly
     from skiff.shim.runc import Runtime

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from skiff import errdefs
+from skiff.shim import codec
 from skiff.shim.timestamps import ZERO_TIME, rfc3339nano
 
 UNKNOWN = "unknown"
@@ -28,7 +28,7 @@ def has_own_pid_namespace(bundle: str) -> bool:
     """Whether ``config.json`` gives the container a new pid namespace (one without a ``path`` to join)."""
     try:
         with open(os.path.join(bundle, "config.json"), "rb") as f:
-            config = json.load(f)
+            config = codec.loads(f.read())
         namespaces = config.get("linux", {}).get("namespaces", [])
         return any(ns.get("type") == "pid" and not ns.get("path") for ns in namespaces)
     except (OSError, ValueError, AttributeError):
@@ -104,7 +104,7 @@ class Init:
         if self.status != DELETED:
             self.status = STOPPED
         record = {"exit_status": self.exit_status, "exited_at": self.exited_at, "pid": self.pid}
-        write_atomic(os.path.join(self.bundle, "exit.json"), json.dumps(record).encode() + b"\n")
+        write_atomic(os.path.join(self.bundle, "exit.json"), codec.dumps(record).encode() + b"\n")
 
     def deleted(self) -> None:
         self.status = DELETED

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import _socket  # not socket: it pulls in enum and selectors, ~1 MB of every idle shim's memory
 import os
-import socket
 import sys
-from collections.abc import Callable
 
 from skiff import errdefs
 from skiff.shim import wire
-from skiff.shim.loop import Loop
 
 TYPE_CHECKING = False  # typing costs ~8 ms of imports at run time; annotations only need it for mypy
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    from skiff.shim.loop import Loop
 
 MAX_REQUEST = 1 << 20
 MAX_BACKLOG = 16 << 20  # an attached client this far behind is dropped rather than growing the shim forever
@@ -27,7 +28,7 @@ NO_REPLY: Any = object()
 
 
 class Connection:
-    def __init__(self, loop: Loop, sock: socket.socket,
+    def __init__(self, loop: Loop, sock: _socket.socket,
                  dispatch: Callable[[Connection, str, dict[str, Any]], Any],
                  on_close: Callable[[Connection], None]) -> None:
         self._loop = loop
@@ -176,7 +177,7 @@ class Connection:
 class Server:
     """Accepts connections on the listening socket and hands each request line to ``dispatch``."""
 
-    def __init__(self, loop: Loop, listener: socket.socket,
+    def __init__(self, loop: Loop, listener: _socket.socket,
                  dispatch: Callable[[Connection, str, dict[str, Any]], Any],
                  on_close: Callable[[Connection], None]) -> None:
         self._loop = loop
@@ -190,12 +191,13 @@ class Server:
     def _accept(self) -> None:
         while True:
             try:
-                sock, _ = self._listener.accept()
+                fd, _ = self._listener._accept()  # type: ignore[attr-defined]  # socket.accept, sans socket
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
                 print(f"skiff-shim: accept: {err}", file=sys.stderr, flush=True)
                 return
+            sock = _socket.socket(self._listener.family, self._listener.type, 0, fd)
             conn = Connection(self._loop, sock, self._dispatch, self._closed)
             self.connections.add(conn)
 

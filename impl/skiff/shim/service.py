@@ -8,12 +8,12 @@ dies before the pid file is read.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # not signal: its enums cost every shim ~0.5 MB
 import os
-import signal
 import sys
 
 from skiff import errdefs
-from skiff.shim import execs, process, stdio, wire
+from skiff.shim import process, stdio, wire
 from skiff.shim.io import Output
 from skiff.shim.loop import Loop
 from skiff.shim.runc import Runtime
@@ -23,7 +23,10 @@ TYPE_CHECKING = False  # typing costs ~8 ms of imports at run time; annotations 
 if TYPE_CHECKING:
     from typing import Any
 
+    from skiff.shim import execs  # at run time imported by the first exec: most containers never have one
+
 MAX_ORPHANS = 64
+_EXEC_RUNNING = "running"  # execs.RUNNING, without importing execs
 
 
 def _bool(params: dict[str, Any], name: str, default: bool) -> bool:
@@ -88,7 +91,7 @@ class Service:
 
     def _child_exited(self, pid: int, status: int) -> None:
         for ex in self.execs.values():
-            if ex.pid == pid and ex.status == execs.RUNNING:
+            if ex.pid == pid and ex.status == _EXEC_RUNNING:
                 ex.exited(status)
                 return
         if self.init.pid and pid == self.init.pid and not self.init.stopped:
@@ -105,7 +108,7 @@ class Service:
         """Without a pid namespace of its own, the init's exit does not end its descendants (which would
         hold the output pipes open and ``wait`` forever): kill what is left, as containerd does."""
         try:
-            self.runtime.kill(int(signal.SIGKILL), all_=True)
+            self.runtime.kill(_signal.SIGKILL, all_=True)
         except errdefs.SkiffError as err:
             print(f"skiff-shim: killing what the init left: {err}", file=sys.stderr, flush=True)
             self._kill_orphans()
@@ -124,7 +127,7 @@ class Service:
                 continue
             if ppid == me:
                 try:  # noqa: SIM105 - contextlib costs imports
-                    os.kill(int(name), signal.SIGKILL)
+                    os.kill(int(name), _signal.SIGKILL)
                 except ProcessLookupError:
                     pass
 
@@ -217,7 +220,7 @@ class Service:
         return self.init.state()
 
     def kill(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
-        sig = params.get("signal", int(signal.SIGTERM))
+        sig = params.get("signal", _signal.SIGTERM)
         if not isinstance(sig, int) or isinstance(sig, bool) or not 0 < sig < 65:
             raise errdefs.InvalidArgument(f"invalid signal {sig!r}")
         all_ = _bool(params, "all", False)
@@ -245,11 +248,11 @@ class Service:
         if self.init.status == process.CREATED:
             # never started: kill the init ourselves and reap it, so any runtime sees a stopped container
             try:
-                self.runtime.kill(int(signal.SIGKILL))
+                self.runtime.kill(_signal.SIGKILL)
             except errdefs.SkiffError as err:
                 print(f"skiff-shim: runtime kill before delete: {err}", file=sys.stderr, flush=True)
                 try:  # noqa: SIM105 - contextlib costs imports
-                    os.kill(self.init.pid, signal.SIGKILL)
+                    os.kill(self.init.pid, _signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             try:
@@ -269,7 +272,9 @@ class Service:
         exec_id = params.get("exec_id") or ""
         if not exec_id:
             return None
-        ex = self.execs.get(execs.check_id(exec_id))
+        from skiff.shim.execs import check_id
+
+        ex = self.execs.get(check_id(exec_id))
         if ex is None:
             raise errdefs.NotFound(f"exec {exec_id} not found in container {self.init.id}")
         return ex
@@ -339,6 +344,8 @@ class Service:
         return {}
 
     def exec_(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        from skiff.shim import execs
+
         exec_id = execs.check_id(params.get("exec_id"))
         proc = params.get("process")
         if not isinstance(proc, dict):
@@ -384,7 +391,7 @@ class Service:
         ex = self._exec(params)
         if ex is None:
             raise errdefs.InvalidArgument("exec_id is required")
-        if ex.status == execs.RUNNING:
+        if ex.status == _EXEC_RUNNING:
             raise errdefs.FailedPrecondition(f"exec {ex.id} is running")
         ex.close()
         del self.execs[ex.id]

@@ -8,14 +8,14 @@ source connection is paused while more than :data:`HIGH_WATER` bytes wait.
 from __future__ import annotations
 
 import os
-import socket
 import sys
-
-from skiff.shim.loop import Loop
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
+
+    from skiff.shim.loop import Loop
 
 HIGH_WATER = 1 << 20
 TIOCSWINSZ = 0x5414
@@ -105,7 +105,10 @@ class StdinSink:
 
 def console_listener(directory: str = "") -> tuple[socket.socket, str]:
     """A unix socket for the runtime's ``--console-socket``; the runtime connects and sends the master.
-    In the temp dir (as containerd does): any runtime must be able to connect to the path as it is."""
+    In the temp dir (as containerd does): any runtime must be able to connect to the path as it is.
+    :mod:`socket` (for ``recv_fds``) is imported only here, for a terminal: it costs every shim ~1 MB."""
+    import socket
+
     directory = directory or os.environ.get("TMPDIR") or "/tmp"
     path = os.path.join(directory, f"skiff-pty-{os.getpid()}-{os.urandom(4).hex()}.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -116,6 +119,8 @@ def console_listener(directory: str = "") -> tuple[socket.socket, str]:
 
 def receive_master(listener: socket.socket, path: str) -> int:
     """The pty master the runtime sent (it has exited by now, so the connection waits in the backlog)."""
+    import socket
+
     listener.settimeout(5.0)
     try:
         conn, _ = listener.accept()

@@ -11,7 +11,7 @@ import os
 
 TYPE_CHECKING = False  # typing costs ~8 ms of imports; annotations only need it for mypy
 if TYPE_CHECKING:
-    from socket import socket
+    from _socket import socket  # socket.socket is a subclass
 SUN_PATH_MAX = 107
 
 

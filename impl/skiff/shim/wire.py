@@ -1,7 +1,7 @@
 """The shim's wire format, shared by the server and :mod:`skiff.shim.protocol`.
 
-Kept apart from ``protocol`` (which builds dataclasses) so that the shim process itself imports only ``json``
-and ``struct`` for it.
+Kept apart from ``protocol`` (which builds dataclasses) so that the shim process itself imports only
+:mod:`skiff.shim.codec` (``_json``, not ``json``) and ``struct`` for it.
 
 * Requests and responses are single JSON objects, one per ``\\n``-terminated line.
 * After a successful ``attach`` the connection carries Docker stdcopy frames: one byte stream type
@@ -10,8 +10,9 @@ and ``struct`` for it.
 
 from __future__ import annotations
 
-import json
 import struct
+
+from skiff.shim import codec
 
 TYPE_CHECKING = False  # typing costs ~8 ms of imports at run time; annotations only need it for mypy
 if TYPE_CHECKING:
@@ -37,12 +38,12 @@ def decode_frame_header(header: bytes) -> tuple[int, int]:
 
 def encode_line(obj: dict[str, Any]) -> bytes:
     """One protocol message: compact JSON and a newline (JSON never contains a raw newline)."""
-    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+    return codec.dumps(obj, compact=True).encode() + b"\n"
 
 
 def decode_line(line: bytes) -> dict[str, Any]:
     """Parse one protocol message; raises ``ValueError`` when it is not a JSON object."""
-    obj = json.loads(line)
+    obj = codec.loads(line)
     if not isinstance(obj, dict):
         raise ValueError("message is not a JSON object")
     return obj
