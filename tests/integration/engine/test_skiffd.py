@@ -208,6 +208,7 @@ def test_fd_socket_activation(tmp_path: Path) -> None:
             time.sleep(0.02)
     finally:
         assert stop(process) == 0
+        remove_daemon_network(tmp_path / "data", tmp_path / "exec")
 
 
 def containerd_child(parent: int) -> int | None:
@@ -246,6 +247,7 @@ def test_supervised_containerd_is_started_restarted_and_stopped(tmp_path: Path) 
         assert ping_unix(sock)
     finally:
         assert stop(process) == 0
+        remove_daemon_network(tmp_path / "data", tmp_path / "exec")
     deadline = time.monotonic() + 10
     while Path(f"/proc/{child_pid}").exists():
         assert time.monotonic() < deadline, "skiff-containerd outlived skiffd"
