@@ -370,6 +370,8 @@ class ContainerService:
         async with rt.lock:
             if not record.state.running:
                 return
+            if record.state.restarting and not force:
+                return  # the event stream and the wait backstop both report an exit: this one is settled
             if pid and record.state.pid and pid != record.state.pid and not force:
                 return  # an exec'd process, not the init
             oom_killed = resource_opts.oom_kill_count(f"/skiff/{cid}") > 0  # before delete drops the cgroup
@@ -382,14 +384,17 @@ class ContainerService:
             st.pid = 0
             st.exit_code = exit_status
             st.finished_at = exited_at if exited_at and not timefmt.is_zero(exited_at) else timefmt.now()
-            await self._release_network(cid)
+            # The restart verdict is taken before the next await: a stop arriving meanwhile reads the state
+            # without the lock and must see "restarting" (and cancel it), never a passing "exited" (a 304
+            # that leaves the restart going and the manual stop unrecorded).
             delay = self._restart_delay(record, rt)
             if delay is not None:
                 # dockerd's SetRestarting: still "running" for waiters, but restarting and without a pid
                 st.running = st.restarting = True
                 st.status = "restarting"
-                rt.restart = asyncio.ensure_future(self._restart_later(record, delay))
+                rt.restart = asyncio.ensure_future(self._restart_later(record, delay))  # starts under rt.lock
             self.store.save(record)
+            await self._release_network(cid)
             rt.generation += 1
         if record.state.oom_killed:
             self._publish(record, "oom")

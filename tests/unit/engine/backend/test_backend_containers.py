@@ -507,3 +507,54 @@ async def test_force_remove_of_a_container_whose_exit_settles_meanwhile(containe
     containers._cancel_restart = exit_meanwhile  # type: ignore[method-assign]
     await asyncio.wait_for(containers.delete(cid, force=True), 2)
     assert containers.store.find(cid) is None and not record.state.running
+
+
+async def test_stop_while_the_exit_is_being_settled_stops_the_restarts(containers: ContainerService) -> None:
+    """``stop`` of an ``always`` container whose exit handler is still releasing the network: the handler
+    must not show a passing "exited" (stop would answer 304 unrecorded and the restart go on)."""
+    cid = (
+        await containers.create(
+            None,
+            {"Image": "busybox", "Cmd": ["sleep", "60"], "HostConfig": {"RestartPolicy": {"Name": "always"}}},
+        )
+    )["Id"]
+    await containers.start(cid)
+    record = containers.get(cid)
+    gate, releasing = asyncio.Event(), asyncio.Event()
+
+    async def slow_release(_cid: str, removed: bool = False) -> None:
+        releasing.set()
+        await gate.wait()
+
+    containers._release_network = slow_release  # type: ignore[method-assign,assignment]
+    exiting = asyncio.ensure_future(containers._on_exit(cid, 3, "", record.state.pid))
+    await asyncio.wait_for(releasing.wait(), 2)
+    stopping = asyncio.ensure_future(containers.stop(cid, timeout=1))
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.wait_for(exiting, 2)
+    assert await asyncio.wait_for(stopping, 2) is True
+    state = (record.state.status, record.state.restarting, record.has_been_manually_stopped)
+    assert state == ("exited", False, True)
+    await asyncio.sleep(0.3)  # past the first restart back-off (0.1s)
+    assert record.restart_count == 0 and not record.state.running
+
+
+async def test_a_second_report_of_the_same_exit_is_ignored(containers: ContainerService) -> None:
+    """The event stream and the wait backstop both report an exit; the second must not schedule a second
+    restart (with a doubled back-off) for the same run."""
+    cid = (
+        await containers.create(
+            None,
+            {"Image": "busybox", "Cmd": ["sleep", "60"], "HostConfig": {"RestartPolicy": {"Name": "always"}}},
+        )
+    )["Id"]
+    await containers.start(cid)
+    record = containers.get(cid)
+    pid = record.state.pid
+    await containers._on_exit(cid, 3, "", pid)
+    first = containers._runtime(cid).restart
+    await containers._on_exit(cid, 3, "", pid)
+    assert containers._runtime(cid).restart is first and containers._runtime(cid).backoff == 0.1
+    await containers.stop(cid, timeout=1)
+    await containers.delete(cid, force=True)
