@@ -60,8 +60,10 @@ class LocalDockerd:
         socket_path = Path(unix_path(self.host))
         if socket_path.exists():
             socket_path.unlink()  # stale socket of a dead daemon of ours
-        # a stale pidfile whose PID now belongs to another process makes dockerd refuse to start
+        # a stale pidfile whose PID now belongs to another process makes dockerd refuse to start, and
+        # its managed containerd's makes dockerd wait for a containerd that is not there
         self.pidfile.unlink(missing_ok=True)
+        (self.exec_root / "containerd" / "containerd.pid").unlink(missing_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
