@@ -85,7 +85,7 @@ Feature: user-defined bridge networks: name resolution, aliases, connect, inspec
     Given I ran "docker run -d --name <a> busybox sleep 60" successfully
     When I run "docker network connect <nosuch> <a>"
     Then the command fails
-    And stderr contains "invalid cluster node while attaching to network"
+    And stderr contains "network <nosuch> not found"
     When I run "docker network disconnect <nosuch> <a>"
     Then the command fails
     And stderr contains "network <nosuch> not found"

@@ -92,11 +92,7 @@ async def connect(id_: str, container: Any = None, **_: Any) -> Response:
     body = container if isinstance(container, dict) else {}
     net = _need()
     record = services().containers.get(str(body.get("Container") or ""))
-    try:
-        network = net.find(id_)
-    except errdefs.NotFound:
-        # dockerd falls back to the swarm attachment path for a network it does not know
-        raise errdefs.Unknown("invalid cluster node while attaching to network") from None
+    network = net.find(id_)  # a fresh dockerd answers 404 "network X not found" here too
     await net.connect(network.id, record, dict(body.get("EndpointConfig") or {}))
     return json_response(None, 200)
 
