@@ -35,6 +35,7 @@ from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import networks as networks_mod
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
 from skiff.engine.backend import volumes as volumes_mod
@@ -1131,28 +1132,9 @@ class ContainerService:
             out["SizeRootFs"] = rw + await self._image_size(record)
         out["Mounts"] = self._mounts(record)
         out["Config"] = record.config
-        out["NetworkSettings"] = {
-            "Bridge": "",
-            "SandboxID": "",
-            "HairpinMode": False,
-            "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0,
-            "Ports": {},
-            "SandboxKey": "",
-            "SecondaryIPAddresses": None,
-            "SecondaryIPv6Addresses": None,
-            "EndpointID": "",
-            "Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "MacAddress": "",
-            "Networks": {},
-        }
-        if self.network is not None:
-            out["NetworkSettings"] = self.network.settings(record)
+        out["NetworkSettings"] = (
+            self.network.settings(record) if self.network is not None else networks_mod.empty_settings()
+        )
         return out
 
     async def _usage(self, record: Container) -> int:

@@ -1040,6 +1040,30 @@ def _fixed_id(name: str) -> str:
     return hashlib.sha256(f"skiff-network-{name}".encode()).hexdigest()
 
 
+def empty_settings() -> dict[str, Any]:
+    """NetworkSettings of a container without a sandbox, as dockerd fills them (no network service)."""
+    return {
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {},
+        "SandboxKey": "",
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": "",
+        "Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "MacAddress": "",
+        "Networks": {},
+    }
+
+
 def remove_daemon_network(data_root: Path, exec_root: Path) -> None:
     """After a private daemon (tests) stopped with no container left: its bridges and nftables table.
     Refuses the system daemon's, which stay like docker0."""
