@@ -212,14 +212,17 @@ def test_fd_socket_activation(tmp_path: Path) -> None:
 
 
 def containerd_child(parent: int) -> int | None:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True,
-                         text=True).stdout
-    for line in out.splitlines():
-        pid, _, args = line.strip().partition(" ")
-        if "skiff-containerd" in args and Path(f"/proc/{pid}").exists():
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state != "Z":
-                return int(pid)
+    """The live skiff-containerd child of ``parent``, read from /proc (ps truncates args to $COLUMNS)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and b"skiff-containerd" in cmdline:
+            return int(entry.name)
     return None
 
 
@@ -235,7 +238,10 @@ def test_supervised_containerd_is_started_restarted_and_stopped(tmp_path: Path) 
             assert process.poll() is None
             assert time.monotonic() < deadline, "skiff-containerd did not come up"
             time.sleep(0.05)
-        child_pid = containerd_child(process.pid)
+        while (found := containerd_child(process.pid)) is None:
+            assert time.monotonic() < deadline, "skiff-containerd is not a child of skiffd"
+            time.sleep(0.05)
+        child_pid = found
         # it is restarted when it dies
         os.kill(child_pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
