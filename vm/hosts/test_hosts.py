@@ -8,6 +8,7 @@ containers that do not run, no containers the harness labelled.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -136,3 +137,32 @@ def test_no_stray_veths_on_the_bridge(host: Any, daemon: Daemon) -> None:
         if "bridge" in (_get(daemon, f"/containers/{cid}/json")["NetworkSettings"].get("Networks") or {})
     )
     assert len(ports) <= bridged, f"{len(ports)} veths on {bridge}, {bridged} running bridged containers"
+
+
+def _live_private_tags() -> set[str]:
+    """The bridge/table tags of the skiffd processes running now (a private --exec-root hashes to its tag)."""
+    tags: set[str] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if not any(a.endswith("skiffd") for a in argv[:2]) or "--exec-root" not in argv:
+            continue
+        root = Path(argv[argv.index("--exec-root") + 1])
+        tags.add(hashlib.sha256(str(root.resolve()).encode()).digest()[:4].hex())
+    return tags
+
+
+def test_no_private_daemon_network_left(host: Any, daemon: Daemon) -> None:
+    """A private skiffd (tests, side-by-side daemons) removes its ``skf<tag>`` bridge and ``skiff-<tag>``
+    nftables table when it goes; any left without a live daemon is a leak."""
+    if daemon.name != "skiff":
+        return
+    live = _live_private_tags()
+    bridges = {n[3:] for n in os.listdir("/sys/class/net") if re.fullmatch(r"skf[0-9a-f]{8}", n)}
+    tables = set(re.findall(r"^table ip skiff-([0-9a-f]{8})$", host.check_output("nft list tables"), re.M))
+    assert not bridges - live, f"bridges of stopped daemons: {sorted('skf' + t for t in bridges - live)}"
+    assert not tables - live, f"nft tables of stopped daemons: {sorted('skiff-' + t for t in tables - live)}"
