@@ -13,7 +13,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
-from skiff.engine.backend import reference
+from skiff.core.images import references
 from skiff.engine.backend.images import ImageService
 from skiff.engine.bodies import declares_body
 from skiff.engine.context import services
@@ -103,10 +103,10 @@ async def push(name: str, tag: str | None = None, x_registry_auth: str | None = 
             raise errdefs.InvalidArgument(f"Bad parameters and missing X-Registry-Auth: {message}") from None
         auth = base64.urlsafe_b64encode(raw).decode()
     try:  # a bad name fails before the stream starts (fuzz: it aborted the started response); dockerd: 500
-        reference.parse(name)
+        references.parse(name)
     except errdefs.InvalidArgument as exc:
         raise errdefs.Unknown(str(exc)) from exc
-    if tag and not re.fullmatch(reference._TAG, tag):
+    if tag and not re.fullmatch(references.TAG.pattern, tag):
         raise errdefs.Unknown("invalid tag format")
     return StreamingResponse(_backend().push(name, tag, auth), media_type="application/json")
 

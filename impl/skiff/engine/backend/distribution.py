@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from skiff import errdefs
+from skiff.core.images import references
 from skiff.core.transfer_client import Auth, TransferClient
-from skiff.engine.backend import reference
 
 DEFAULT_INSECURE = ("127.0.0.0/8",)
 
@@ -113,7 +113,7 @@ class Distribution:
 
     async def pull(self, ref: str, auth_header: str | None, platform: str = "") -> AsyncIterator[bytes]:
         """The progress stream; an error before the first message is raised (an HTTP error, as dockerd)."""
-        parsed = reference.parse(ref)
+        parsed = references.parse(ref)
         name = str(parsed)
         stream = self.transfer.pull(name, decode_auth(auth_header), self.registries.insecure(parsed.domain),
                                     platform)
@@ -137,8 +137,8 @@ class Distribution:
             yield stream_line({"errorDetail": {"message": str(err)}, "error": str(err)})
 
     async def push(self, name: str, auth_header: str | None) -> AsyncIterator[bytes]:
-        parsed = reference.parse(name)
-        yield stream_line({"status": f"The push refers to repository [{parsed.repository}]"})
+        parsed = references.parse(name)
+        yield stream_line({"status": f"The push refers to repository [{parsed.name}]"})
         try:
             async for p in self.transfer.push(str(parsed), decode_auth(auth_header),
                                               self.registries.insecure(parsed.domain)):
@@ -171,7 +171,7 @@ class Distribution:
     async def login(self, server: str, auth: Auth) -> str:
         domain = server.removeprefix("https://").removeprefix("http://").split("/")[0]
         if not domain or domain in ("index.docker.io", "registry-1.docker.io"):
-            domain = reference.DEFAULT_DOMAIN
+            domain = references.DEFAULT_DOMAIN
         return await self.transfer.login(domain, auth, self.registries.insecure(domain))
 
 

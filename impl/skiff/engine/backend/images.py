@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from skiff import errdefs
+from skiff.core.images import references
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import merge, reference, timefmt
+from skiff.engine.backend import merge, timefmt
 from skiff.engine.backend.events import EventBus
 
 log = logging.getLogger("skiff.engine.backend.images")
@@ -60,14 +61,14 @@ class ImageService:
     # ---------- lookup ----------
     async def resolve(self, ref: str) -> Any:
         """A name, a full or short ID: the core Image, or Docker's "No such image"."""
-        not_found = errdefs.NotFound(f"No such image: {reference.missing_name(ref) if ref else ref}")
+        not_found = errdefs.NotFound(f"No such image: {references.missing_name(ref) if ref else ref}")
         candidates: list[str] = []
         try:
-            candidates.append(reference.normalize_name(ref))
+            candidates.append(references.normalised_name(ref))
         except errdefs.InvalidArgument:
-            if not reference.looks_like_id(ref):
+            if not references.looks_like_id(ref):
                 raise
-        if reference.looks_like_id(ref):
+        if references.looks_like_id(ref):
             candidates.append(ref)
         for candidate in candidates:
             try:
@@ -82,13 +83,13 @@ class ImageService:
     async def names_of(self, image_id: str) -> list[str]:
         """The tags (RepoTags); digest references (a pull by digest) are RepoDigests."""
         return sorted(
-            {reference.familiar_name(i.name) for i in await self._all()
+            {references.familiar(i.name) for i in await self._all()
              if i.id == image_id and i.name and "@" not in i.name}
         )
 
     async def digests_of(self, image_id: str) -> list[str]:
         return sorted(
-            {reference.familiar_name(i.name) for i in await self._all() if i.id == image_id and "@" in i.name}
+            {references.familiar(i.name) for i in await self._all() if i.id == image_id and "@" in i.name}
         )
 
     async def count(self) -> int:
@@ -117,8 +118,8 @@ class ImageService:
                 continue
             if "since" in bounds and created_ns <= bounds["since"]:
                 continue
-            tags = sorted({reference.familiar_name(e.name) for e in entries if e.name and "@" not in e.name})
-            repo_digests = sorted({reference.familiar_name(e.name) for e in entries if "@" in e.name})
+            tags = sorted({references.familiar(e.name) for e in entries if e.name and "@" not in e.name})
+            repo_digests = sorted({references.familiar(e.name) for e in entries if "@" in e.name})
             labels = (config.get("config") or {}).get("Labels") or None
             if "dangling" in wanted:
                 want_dangling = wanted["dangling"][0].lower() in ("true", "1")
@@ -243,7 +244,7 @@ class ImageService:
             try:
                 for name in tagged:
                     resp = await self.core.images_delete(name)
-                    deleted += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged]
+                    deleted += [{"Untagged": references.familiar(u)} for u in resp.untagged]
                     deleted += [{"Deleted": d} for d in resp.deleted]
                 if not any(d.get("Deleted") == image_id for d in deleted):
                     resp = await self.core.images_delete(image_id)
@@ -260,16 +261,16 @@ class ImageService:
     async def tag(self, name: str, repo: str, tag: str | None) -> None:
         source = await self.resolve(name)
         try:
-            target = reference.parse(repo)
+            target = references.parse(repo)
             if target.digest:
                 raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
-            full = str(reference.Reference(target.domain, target.path, tag or target.tag or "latest"))
+            full = str(references.Reference(target.domain, target.path, tag or target.tag or "latest"))
             if tag:
-                reference.parse(f"{target.familiar_repository()}:{tag}")
+                references.parse(f"{target.familiar_name()}:{tag}")
         except errdefs.InvalidArgument as err:
             raise errdefs.Unknown(str(err)) from None
         await self.core.images_tag(source.id, full)
-        self.events.publish("image", "tag", source.id, {"name": reference.familiar_name(full)})
+        self.events.publish("image", "tag", source.id, {"name": references.familiar(full)})
 
     # ---------- delete ----------
     async def delete(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
@@ -288,20 +289,20 @@ class ImageService:
         using = users.containers_using(image.id) if users else []
         names = await self.names_of(image.id)
         by_id = (
-            reference.looks_like_id(name)
+            references.looks_like_id(name)
             and image.id.removeprefix("sha256:").startswith(name.removeprefix("sha256:"))
-            and reference.familiar_tagged(name) not in names
+            and references.familiar_tagged(name) not in names
         )
         out: list[dict[str, str]] = []
         if not by_id:
-            tagged = reference.familiar_tagged(name)
+            tagged = references.familiar_tagged(name)
             if len(names) == 1 and using and not force:
                 raise errdefs.Conflict(
                     f'conflict: unable to remove repository reference "{name}" (must force) - container '
                     f"{using[0][0][:12]} is using its referenced image {short(image.id)}"
                 )
-            resp = await self.core.images_delete(reference.normalize_name(name))
-            out += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged] or [{"Untagged": tagged}]
+            resp = await self.core.images_delete(references.normalised_name(name))
+            out += [{"Untagged": references.familiar(u)} for u in resp.untagged] or [{"Untagged": tagged}]
             if len(names) > 1 or using:
                 return out
             out += [{"Deleted": d} for d in resp.deleted]
@@ -323,8 +324,8 @@ class ImageService:
                 f"stopped container {using[0][0][:12]}"
             )
         for n in names:
-            resp = await self.core.images_delete(reference.normalize_name(n))
-            out += [{"Untagged": reference.familiar_name(u)} for u in resp.untagged] or [{"Untagged": n}]
+            resp = await self.core.images_delete(references.normalised_name(n))
+            out += [{"Untagged": references.familiar(u)} for u in resp.untagged] or [{"Untagged": n}]
             out += [{"Deleted": d} for d in resp.deleted]
         if not any("Deleted" in entry for entry in out):
             try:
@@ -340,12 +341,12 @@ class ImageService:
         try:
             async for progress in self.core.images_load(chunks):
                 if progress.loaded_name:
-                    text = f"Loaded image: {reference.familiar_name(progress.loaded_name)}\n"
+                    text = f"Loaded image: {references.familiar(progress.loaded_name)}\n"
                 else:
                     text = f"Loaded image ID: {progress.loaded_id}\n"
                 yield stream_line({"stream": text})
                 loaded = progress.loaded_name or progress.loaded_id
-                self.events.publish("image", "load", loaded, {"name": reference.familiar_name(loaded)})
+                self.events.publish("image", "load", loaded, {"name": references.familiar(loaded)})
         except errdefs.SkiffError as err:
             yield stream_line({"errorDetail": {"message": str(err)}, "error": str(err)})
 
@@ -355,10 +356,10 @@ class ImageService:
         """Validate everything before the body is read: (name, partial config, comment)."""
         name = ""
         if repo:
-            ref = reference.parse(repo)
+            ref = references.parse(repo)
             if tag:
-                reference.parse(f"{ref.familiar_repository()}:{tag}")
-            name = str(reference.Reference(ref.domain, ref.path, tag or ref.tag or "latest", ref.digest))
+                references.parse(f"{ref.familiar_name()}:{tag}")
+            name = str(references.Reference(ref.domain, ref.path, tag or ref.tag or "latest", ref.digest))
         config = changes_mod.apply({}, changes)
         return name, ({"config": config} if config else {}), message or "Imported from -"
 
@@ -371,7 +372,7 @@ class ImageService:
 
     async def _registry_error(self, domain: str) -> str:
         """Go's error for ``GET <registry>/v2/`` when the registry cannot be reached ("" if it can)."""
-        url_host = "registry-1.docker.io" if domain == reference.DEFAULT_DOMAIN else domain
+        url_host = "registry-1.docker.io" if domain == references.DEFAULT_DOMAIN else domain
         name, _, port = url_host.partition(":")
         insecure = name == "localhost" or name.startswith("127.")
         scheme = "http" if insecure else "https"
@@ -380,21 +381,21 @@ class ImageService:
 
     async def push(self, name: str, tag: str | None, auth: str | None = None) -> AsyncIterator[bytes]:
         """``POST /images/{name}/push``: the core's Transfer service; dockerd's JSON stream."""
-        ref = reference.parse(name)
-        wanted = f"{ref.familiar_repository()}:{tag}" if tag else name
+        ref = references.parse(name)
+        wanted = f"{ref.familiar_name()}:{tag}" if tag else name
         try:
             await self.resolve(wanted)
         except errdefs.NotFound:
-            yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
-            message = f"An image does not exist locally with the tag: {ref.familiar_repository()}"
+            yield stream_line({"status": f"The push refers to repository [{ref.name}]"})
+            message = f"An image does not exist locally with the tag: {ref.familiar_name()}"
             yield stream_line({"errorDetail": {"message": message}, "error": message})
             return
         message = await self._registry_error(ref.domain)
         if message:
-            yield stream_line({"status": f"The push refers to repository [{ref.repository}]"})
+            yield stream_line({"status": f"The push refers to repository [{ref.name}]"})
             yield stream_line({"errorDetail": {"message": message}, "error": message})
             return
-        async for line in self.distribution().push(str(reference.parse(wanted).with_default_tag()), auth):
+        async for line in self.distribution().push(str(references.parse(wanted).with_default_tag()), auth):
             yield line
 
     def distribution(self) -> Any:
@@ -409,8 +410,8 @@ class ImageService:
         # registry.ParseSearchIndexInfo: an index only when the first part has a "." or ":" (fuzz: an
         # upper-case or non-ASCII first part is a repository on the default index, as in dockerd)
         first, sep, _rest = term.partition("/")
-        domain = first if sep and ("." in first or ":" in first) else reference.DEFAULT_DOMAIN
-        if domain == reference.DEFAULT_DOMAIN:
+        domain = first if sep and ("." in first or ":" in first) else references.DEFAULT_DOMAIN
+        if domain == references.DEFAULT_DOMAIN:
             message = await _dial_error("index.docker.io", 443)
             if message:
                 raise errdefs.Unknown(f'Get "https://index.docker.io/v1/search?q={term}&n=25": {message}')
@@ -433,9 +434,9 @@ class ImageService:
         self, from_image: str, tag: str | None, auth: str | None = None, platform: str | None = None
     ) -> AsyncIterator[bytes]:
         """``POST /images/create?fromImage=``: errors before the first progress line are raised."""
-        ref = reference.parse(from_image)
+        ref = references.parse(from_image)
         if tag and not ref.tag and not ref.digest:
-            ref = reference.parse(f"{from_image}@{tag}" if ":" in tag else f"{from_image}:{tag}")
+            ref = references.parse(f"{from_image}@{tag}" if ":" in tag else f"{from_image}:{tag}")
         message = await self._registry_error(ref.domain)
         if message:
             raise errdefs.Unknown(message)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from skiff import errdefs
-from skiff.engine.backend import changes, filters, names, reference, signals, timefmt
+from skiff.core.images import references
+from skiff.engine.backend import changes, filters, names, signals, timefmt
 from skiff.engine.backend.record import State
 
 pytestmark = pytest.mark.unit
@@ -217,22 +218,22 @@ def test_invalid_changes(line: str, message: str) -> None:
 
 # ---------- references ----------
 def test_reference_normalisation() -> None:
-    assert reference.normalize_name("busybox") == "docker.io/library/busybox:latest"
-    assert reference.normalize_name("user/app:1") == "docker.io/user/app:1"
-    assert reference.normalize_name("localhost:5000/app") == "localhost:5000/app:latest"
-    assert reference.normalize_name("index.docker.io/library/busybox:1") == "docker.io/library/busybox:1"
-    assert reference.familiar_name("docker.io/library/busybox:latest") == "busybox:latest"
-    assert reference.familiar_name("quay.io/a/b:c") == "quay.io/a/b:c"
-    assert reference.familiar_tagged("busybox") == "busybox:latest"
-    assert reference.familiar_tagged("busybox:nope") == "busybox:nope"
+    assert references.normalised_name("busybox") == "docker.io/library/busybox:latest"
+    assert references.normalised_name("user/app:1") == "docker.io/user/app:1"
+    assert references.normalised_name("localhost:5000/app") == "localhost:5000/app:latest"
+    assert references.normalised_name("index.docker.io/library/busybox:1") == "docker.io/library/busybox:1"
+    assert references.familiar("docker.io/library/busybox:latest") == "busybox:latest"
+    assert references.familiar("quay.io/a/b:c") == "quay.io/a/b:c"
+    assert references.familiar_tagged("busybox") == "busybox:latest"
+    assert references.familiar_tagged("busybox:nope") == "busybox:nope"
     with pytest.raises(errdefs.InvalidArgument, match=r"repository name must be lowercase"):
-        reference.parse("Bad:tag")
+        references.parse("Bad:tag")
     with pytest.raises(errdefs.InvalidArgument, match=r"cannot specify 64-byte hexadecimal strings"):
-        reference.parse("a" * 64)
+        references.parse("a" * 64)
     with pytest.raises(errdefs.InvalidArgument, match=r"^invalid reference format$"):
-        reference.parse("a::b")
-    assert reference.looks_like_id("45c11eb7") and reference.looks_like_id("sha256:45c1")
-    assert not reference.looks_like_id("busybox")
+        references.parse("a::b")
+    assert references.looks_like_id("45c11eb7") and references.looks_like_id("sha256:45c1")
+    assert not references.looks_like_id("busybox")
 
 
 # ---------- signals ----------
