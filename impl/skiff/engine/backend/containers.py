@@ -35,6 +35,7 @@ from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
+from skiff.engine.backend import health as health_mod
 from skiff.engine.backend import networks as networks_mod
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
@@ -121,12 +122,10 @@ HEALTH_VALUES = ("starting", "healthy", "unhealthy", "none")
 
 
 def _match_extra(wanted: dict[str, list[str]], record: Container, mounts: list[dict[str, Any]]) -> bool:
-    """volume, health, is-task and expose filters (skiff has no health checks and no swarm tasks)."""
+    """volume, is-task and expose filters (skiff has no swarm tasks; list_ applies health)."""
     if wanted.get("volume") and not any(
         v in (m["Source"], m["Destination"]) for v in wanted["volume"] for m in mounts
     ):
-        return False
-    if wanted.get("health") and "none" not in wanted["health"]:
         return False
     if wanted.get("is-task") and "true" in [v.lower() for v in wanted["is-task"]]:
         return False
@@ -306,6 +305,7 @@ class ContainerService:
                 await self._on_exit(record.id, int(task.exit_status), task.exited_at, 0)
             else:
                 self._ensure_watch(record.id, record.state.pid)
+                health_mod.monitor_for(self).ensure(record)
         if not self._reconciled:
             self._reconciled = True
             if self.network is not None:
@@ -383,6 +383,7 @@ class ContainerService:
             st.running = st.paused = st.restarting = False
             st.status = "exited"
             st.pid = 0
+            health_mod.monitor_for(self).stopped(cid)
             st.exit_code = exit_status
             st.finished_at = exited_at if exited_at and not timefmt.is_zero(exited_at) else timefmt.now()
             # The restart verdict is taken before the next await: a stop arriving meanwhile reads the state
@@ -500,6 +501,7 @@ class ContainerService:
         host_config = merge.host_config(body.get("HostConfig"))
         bind_check.prepare(host_config)
         resource_opts.validate_host_config(host_config)
+        health_mod.validate(user_config)
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
             raise errdefs.InvalidArgument("No command specified")
@@ -642,6 +644,7 @@ class ContainerService:
             self.store.save(record)
             self._ensure_watch(record.id, st.pid)
             self._publish(record, "start")
+            health_mod.monitor_for(self).started(record)
         await self._notify()
         return True
 
@@ -944,6 +947,7 @@ class ContainerService:
                     record.state.removing = False
                     raise
             self.store.remove(record)
+            health_mod.monitor_for(self).removed(record.id)
             await self._release_network(record.id, removed=True)
             rt.removed = True
             if volumes:
@@ -1104,6 +1108,8 @@ class ContainerService:
             "StartedAt": st.started_at,
             "FinishedAt": st.finished_at,
         }
+        if (health := health_mod.monitor_for(self).state(record.id)) is not None:
+            state["Health"] = health
         out: dict[str, Any] = {
             "Id": record.id,
             "Created": record.created,
@@ -1209,6 +1215,9 @@ class ContainerService:
                 continue
             if not _match_extra(wanted, record, self._mounts(record)):
                 continue
+            health = health_mod.monitor_for(self).status(record.id)
+            if wanted.get("health") and health not in wanted["health"]:
+                continue
             command = record.path + (" " + " ".join(record.args) if record.args else "")
             summary: dict[str, Any] = {
                 "Id": record.id,
@@ -1220,7 +1229,7 @@ class ContainerService:
                 "Ports": [],
                 "Labels": record.config.get("Labels") or {},
                 "State": st.state_string(),
-                "Status": st.human(now_ns),
+                "Status": health_mod.monitor_for(self).decorate(record, st.human(now_ns)),
                 "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
                 "NetworkSettings": {"Networks": {}},
                 "Mounts": self._mounts(record),
