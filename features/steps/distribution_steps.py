@@ -197,3 +197,12 @@ def step_sdk_pulled_tag(context: Any, ref: str) -> None:
     world = _w(context)
     image = world.values["sdk_pulled"]
     assert world.expand(ref) in image.tags, image.tags
+
+
+@then('stdout has the pushed digest, remembered as "{key}"')
+def step_pushed_digest(context: Any, key: str) -> None:
+    world = _w(context)
+    assert world.last_cli is not None
+    m = re.search(r": digest: (sha256:[0-9a-f]{64}) size: \d+", world.last_cli.stdout)
+    assert m, world.last_cli.stdout
+    world.values[key] = m.group(1)

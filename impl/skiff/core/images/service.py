@@ -119,6 +119,9 @@ class ImageService:
         except errdefs.InvalidArgument:
             return None, ""
         if parsed.digest:
+            exact = self.meta.image(str(parsed))  # repo@<index digest> recorded by a pull
+            if exact is not None:
+                return exact, ""
             for rec in self.meta.images():
                 if (not rec.dangling and rec.target_digest == parsed.digest
                         and references.parse(rec.name).name == parsed.name):

@@ -77,7 +77,10 @@ class Puller:
                 raise errdefs.InvalidArgument(f"unsupported manifest media type {mtype}")
             with self.images.leases.lease() as lease:
                 try:
-                    updated = self._fetch(reg, repo, manifest, doc, mtype, lease, emit, str(parsed))
+                    names = [str(parsed)]
+                    if not parsed.digest:  # dockerd also records repo@digest (the top manifest's)
+                        names.append(f"{parsed.name}@{top_digest}")
+                    updated = self._fetch(reg, repo, manifest, doc, mtype, lease, emit, names)
                 except BaseException:
                     self.images._collect_after_failure(lease)
                     raise
@@ -106,7 +109,7 @@ class Puller:
             return False
 
     def _fetch(self, reg: Registry, repo: str, manifest: Manifest, doc: dict[str, Any], mtype: str,
-               lease: Lease, emit: Emit, name: str) -> bool:
+               lease: Lease, emit: Emit, names: list[str]) -> bool:
         try:
             config_desc = doc["config"]
             layer_descs = list(doc.get("layers") or [])
@@ -156,8 +159,8 @@ class Puller:
         if not self._has(manifest.digest):
             write_blob(self.store, manifest.data, manifest.digest)
         with self.images.lock:
-            before = self.images.meta.image(name)
-            self.images._record([name], manifest.digest, mtype, len(manifest.data), config_digest)
+            before = self.images.meta.image(names[0])
+            self.images._record(names, manifest.digest, mtype, len(manifest.data), config_digest)
         return before is None or before.target_digest != manifest.digest
 
     def _snapshot_exists(self, chain: str) -> bool:

@@ -66,6 +66,9 @@ class Pusher:
                     fut.result()
             self._push_blob(reg, parsed.domain, repo, rec.config_digest, 0, "", None)
             digest = reg.put_manifest(repo, parsed.tag or "latest", rec.target_media_type, manifest_data)
+        with self.images.lock:  # dockerd records repo@digest of what it pushed
+            self.images._record([f"{parsed.name}@{digest}"], rec.target_digest, rec.target_media_type,
+                                rec.target_size, rec.config_digest)
         tag = parsed.tag or "latest"
         emit(Progress(status=f"{tag}: digest: {digest} size: {len(manifest_data)}", digest=digest,
                       size=len(manifest_data), image_id=rec.config_digest))

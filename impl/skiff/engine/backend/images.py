@@ -127,12 +127,12 @@ class ImageService:
                     continue
             if not filters_mod.match_labels(wanted.get("label", []), labels):
                 continue
-            if "reference" in wanted and not any(
-                _reference_matches(pattern, tag)
-                for pattern in wanted["reference"]
-                for tag in tags + repo_digests
-            ):
-                continue
+            if "reference" in wanted:  # dockerd lists only the references that match
+                tags = [t for t in tags if any(_reference_matches(p, t) for p in wanted["reference"])]
+                repo_digests = [d for d in repo_digests
+                                if any(_reference_matches(p, d) for p in wanted["reference"])]
+                if not tags and not repo_digests:
+                    continue
             out.append(
                 {
                     "Containers": -1,
@@ -283,6 +283,24 @@ class ImageService:
                 self.events.publish("image", "delete", image.id, {"name": image.id})
         return out
 
+    async def _untag_digests(self, image_id: str, name: str, tags: list[str], resp: Any,
+                             out: list[dict[str, str]]) -> tuple[Any, list[str]]:
+        """dockerd: untagging a repository's last tag also untags that repository's repo@digest
+        references. Returns the last core answer and the digest references left."""
+        removed = references.parse(references.normalised_name(name))
+        digests = await self.digests_of(image_id)
+        if removed.digest or any(references.parse(t).name == removed.name for t in tags
+                                 if references.normalised_name(t) != str(removed)):
+            return resp, digests
+        left = []
+        for d in digests:
+            if references.parse(d).name != removed.name:
+                left.append(d)
+                continue
+            resp = await self.core.images_delete(references.normalised_name(d))
+            out.append({"Untagged": d})
+        return resp, left
+
     async def _delete(self, name: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
         image = await self.resolve(name)
         users = self._users()
@@ -303,7 +321,8 @@ class ImageService:
                 )
             resp = await self.core.images_delete(references.normalised_name(name))
             out += [{"Untagged": references.familiar(u)} for u in resp.untagged] or [{"Untagged": tagged}]
-            if len(names) > 1 or using:
+            resp, digests = await self._untag_digests(image.id, name, names, resp, out)
+            if len(names) > 1 or digests or using:
                 return out
             out += [{"Deleted": d} for d in resp.deleted]
             return out
@@ -323,7 +342,7 @@ class ImageService:
                 f"conflict: unable to delete {short(image.id)} (must be forced) - image is being used by "
                 f"stopped container {using[0][0][:12]}"
             )
-        for n in names:
+        for n in names + await self.digests_of(image.id):
             resp = await self.core.images_delete(references.normalised_name(n))
             out += [{"Untagged": references.familiar(u)} for u in resp.untagged] or [{"Untagged": n}]
             out += [{"Deleted": d} for d in resp.deleted]
