@@ -7,9 +7,11 @@ temporary directory, optionally htpasswd basic auth. ``stop()`` ends it by PID a
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -19,25 +21,64 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vm.pki import KeyPair, make_ca, make_cert
+
 BINARY = "/usr/bin/docker-registry"
 START_DEADLINE_S = 20.0
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-def _config(root: Path, port: int, htpasswd: Path | None) -> str:
+def _config(root: Path, host: str, port: int, htpasswd: Path | None, tls: KeyPair | None = None,
+            token: TokenAuth | None = None) -> str:
     auth = (f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n" if htpasswd else "")
+    if token is not None:
+        auth = (f"auth:\n  token:\n    realm: {token.realm}\n    service: {token.service}\n"
+                f"    issuer: {token.issuer}\n    rootcertbundle: {token.rootcertbundle}\n")
+    tls_cfg = f"  tls:\n    certificate: {tls.cert}\n    key: {tls.key}\n" if tls is not None else ""
     return (
         "version: 0.1\n"
         "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: skiff-tests\n"
+        f"http:\n  addr: {host}:{port}\n  secret: skiff-tests\n"
+        + tls_cfg
         + auth
     )
+
+
+@dataclass(frozen=True)
+class TokenAuth:
+    """The registry side of bearer-token auth: where clients get tokens and whose signatures it trusts."""
+
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path
+
+
+def local_address() -> str:
+    """A non-loopback IPv4 address of this host (the default route's source, else the first global one).
+
+    dockerd treats every 127.0.0.0/8 registry as insecure and then skips TLS verification, so a registry
+    whose CA trust a test checks must listen on another local address (traffic still stays on the host).
+    """
+    out = subprocess.run(["ip", "-j", "-4", "route", "show", "default"], capture_output=True, text=True,
+                         check=False).stdout
+    devs = [str(r.get("dev")) for r in json.loads(out or "[]") if r.get("dev")]
+    out = subprocess.run(["ip", "-j", "-4", "addr", "show", "scope", "global"], capture_output=True,
+                         text=True, check=False).stdout
+    addrs = [(str(link.get("ifname")), str(a["local"])) for link in json.loads(out or "[]")
+             for a in link.get("addr_info") or [] if a.get("local")]
+    for dev, addr in addrs:
+        if dev in devs:
+            return addr
+    if not addrs:
+        raise RuntimeError("no non-loopback IPv4 address on this host")
+    return addrs[0][1]
 
 
 def htpasswd_line(user: str, password: str) -> str:
@@ -52,41 +93,65 @@ def htpasswd_line(user: str, password: str) -> str:
 
 @dataclass
 class Registry:
+    """``tls``: serve HTTPS with a certificate from a CA made for it (``ca`` is that CA's certificate).
+    ``host``: the address to listen on (127.0.0.1 unless a test needs a registry dockerd does not treat as
+    insecure). ``token``: bearer-token auth instead of htpasswd."""
+
     users: dict[str, str] = field(default_factory=dict)
+    tls: bool = False
+    host: str = "127.0.0.1"
+    token: TokenAuth | None = None
     port: int = 0
     root: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    ca: Path | None = None
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.address}"
 
     def start(self) -> Registry:
         self.root = Path(tempfile.mkdtemp(prefix="skiff-registry-"))
+        try:
+            return self._start(self.root)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, root: Path) -> Registry:
         htpasswd = None
-        if self.users:
-            htpasswd = self.root / "htpasswd"
+        if self.users and self.token is None:
+            htpasswd = root / "htpasswd"
             htpasswd.write_text("".join(htpasswd_line(u, p) for u, p in self.users.items()))
+        pair = None
+        if self.tls:
+            ca = make_ca(root / "pki")
+            self.ca = ca.cert
+            pair = make_cert(root / "pki", ca, "registry", [self.host, "localhost"])
         for _ in range(5):
-            self.port = free_port()
-            cfg = self.root / "config.yml"
-            cfg.write_text(_config(self.root, self.port, htpasswd))
-            with open(self.root / "registry.log", "ab") as log:
+            self.port = free_port(self.host)
+            cfg = root / "config.yml"
+            cfg.write_text(_config(root, self.host, self.port, htpasswd, pair, self.token))
+            with open(root / "registry.log", "ab") as log:
                 self.proc = subprocess.Popen([BINARY, "serve", str(cfg)], stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=log, start_new_session=True)
             if self._wait():
                 return self
             self._end_process()
-        self.stop()
         raise RuntimeError("docker-registry did not start")
 
     def _wait(self) -> bool:
+        context = ssl.create_default_context(cafile=str(self.ca)) if self.ca is not None else None
         end = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < end:
             if self.proc is None or self.proc.poll() is not None:
                 return False
             try:
-                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1).close()
+                urllib.request.urlopen(f"{self.url}/v2/", timeout=1, context=context).close()
                 return True
             except urllib.error.HTTPError:
                 return True  # 401 with auth: it answers

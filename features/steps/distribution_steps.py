@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import urllib.request
@@ -22,7 +23,10 @@ from behave import given, then, when
 from conformance.harness import cli
 from conformance.harness.world import World
 from conformance.target import target as make_target
-from vm.registry import Registry
+from vm.registry import Registry, local_address
+
+DOCKER_CERTS_D = Path("/etc/docker/certs.d")
+SKIFF_CERTS_D = Path("/etc/skiff/certs.d")
 
 
 def _w(context: Any) -> World:
@@ -64,6 +68,49 @@ def step_registry_auth(context: Any, user: str, password: str) -> None:
     world.values["registry"] = registry.address
     assert registry.root is not None
     world.values["dockercfg"] = str(registry.root / "docker-config")
+
+
+def _start_registry(world: World, registry: Registry) -> Registry:
+    registry.start()
+    _closer(world, registry.stop)
+    world.values["registry"] = registry.address
+    world.values["registry_root"] = str(registry.root)
+    if registry.ca is not None:
+        world.values["registry_ca"] = str(registry.ca)
+    return registry
+
+
+@given("a TLS registry with a CA made for it")
+def step_registry_tls(context: Any) -> None:
+    """On a non-loopback address: dockerd skips TLS verification for every 127.0.0.0/8 registry."""
+    _start_registry(_w(context), Registry(tls=True, host=local_address()))
+
+
+@given('a TLS registry with a CA made for it, and the user "{user}" and password "{password}"')
+def step_registry_tls_auth(context: Any, user: str, password: str) -> None:
+    world = _w(context)
+    registry = _start_registry(world, Registry(tls=True, host=local_address(), users={user: password}))
+    assert registry.root is not None
+    world.values["dockercfg"] = str(registry.root / "docker-config")
+
+
+def _trust_ca(world: World, certs_d: Path) -> None:
+    """certs.d/<host:port>/ca.crt, as dockerd and skiffd read it on each pull/push; removed afterwards."""
+    d = certs_d / world.values["registry"]
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(world.values["registry_ca"], d / "ca.crt")
+    _closer(world, lambda: shutil.rmtree(d, ignore_errors=True))
+
+
+@given("the target trusts the registry's CA in its certs.d")
+def step_target_trusts(context: Any) -> None:
+    world = _w(context)
+    _trust_ca(world, DOCKER_CERTS_D if world.target.name == "docker" else SKIFF_CERTS_D)
+
+
+@given("the reference trusts the registry's CA in its certs.d")
+def step_reference_trusts(context: Any) -> None:
+    _trust_ca(_w(context), DOCKER_CERTS_D)
 
 
 @given('the reference pushed "{source}" to the registry as "{ref}"')

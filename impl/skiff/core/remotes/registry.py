@@ -19,6 +19,7 @@ import httpx
 
 from skiff import errdefs
 from skiff.core.images import mediatypes as mt
+from skiff.core.remotes.certs import tls_context
 
 DOCKER_HUB = "docker.io"
 HUB_ENDPOINT = "registry-1.docker.io"
@@ -77,7 +78,8 @@ class Registry:
         self._basic = False
         self._lock = threading.Lock()
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
-        self._client = httpx.Client(timeout=TIMEOUT, verify=not insecure, follow_redirects=True,
+        self._client = httpx.Client(timeout=TIMEOUT, verify=tls_context(self.host, insecure),
+                                    follow_redirects=True,
                                     limits=limits, trust_env=False)
 
     def close(self) -> None:
@@ -291,6 +293,10 @@ def _dial_message(err: Exception) -> str:
         return "connect: connection refused"
     if "Name or service not known" in text or "Temporary failure in name resolution" in text:
         return "dial tcp: lookup: no such host"
+    if "CERTIFICATE_VERIFY_FAILED" in text:  # Go's x509 wording
+        if "mismatch" in text:
+            return "x509: certificate is not valid for this host"
+        return "x509: certificate signed by unknown authority"
     if "SSL" in text or "ssl" in text:
         return "http: server gave HTTP response to HTTPS client"
     return text or type(err).__name__
