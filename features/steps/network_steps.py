@@ -66,7 +66,7 @@ def step_volume_cleanup(context: Any) -> None:
     def remove() -> None:
         ids = cli.run(world.target.host, ["docker", "ps", "-aq", "--filter", f"label={world.label}"], {})
         if ids.stdout.split():
-            cli.run(world.target.host, ["docker", "rm", "-f", *ids.stdout.split()], {})
+            cli.run(world.target.host, ["docker", "rm", "-fv", *ids.stdout.split()], {})
         vols = cli.run(
             world.target.host, ["docker", "volume", "ls", "-q", "--filter", f"name={world.prefix}"], {}
         )

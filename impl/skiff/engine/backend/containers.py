@@ -39,6 +39,7 @@ from skiff.engine.backend import health as health_mod
 from skiff.engine.backend import networks as networks_mod
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
+from skiff.engine.backend import volume_local as local_volumes
 from skiff.engine.backend import volumes as volumes_mod
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
@@ -227,6 +228,8 @@ class ContainerService:
         self._background: set[asyncio.Task[Any]] = set()
         self._reconciled = False
         self.events = events if events is not None else EventBus()
+        self.volumes.events = self.events
+        self.volume_mounts = local_volumes.LocalMounts(self.volumes, self.events)
         self.network: NetworkService | None = None  # set by build_services (a real daemon)
         self.store.load()
 
@@ -547,6 +550,7 @@ class ContainerService:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             runspec.write_etc_files(record, directory)
+            await asyncio.to_thread(local_volumes.populate, self.volumes, record)
             if self.network is not None:
                 self.network.on_create(record, body.get("NetworkingConfig"))
             self.store.add(record)
@@ -600,6 +604,7 @@ class ContainerService:
             try:
                 if self.network is not None:
                     await self.network.setup(record, self.store.get)
+                self.volume_mounts.mount(record)
                 spec = runspec.build_spec(record, self.init_path)
                 if self.network is not None:
                     net_specopts.with_network_namespace(self.network.netns_path(record.id))(spec)
@@ -649,6 +654,7 @@ class ContainerService:
         return True
 
     async def _release_network(self, cid: str, removed: bool = False) -> None:
+        self.volume_mounts.release(cid)
         if self.network is not None:
             try:
                 await self.network.release(cid, removed)
@@ -1000,12 +1006,15 @@ class ContainerService:
                 point = volumes_mod.mount_point(source, "", target, bool(source))
                 point["RW"] = not m.get("ReadOnly")
                 points[target] = point
+        inherited = local_volumes.inherit(hc, self.store.get, taken | set(points))
+        taken |= set(inherited)
         for dest in config.get("Volumes") or {}:
             if dest not in taken:
                 points[dest] = volumes_mod.mount_point("", "", dest, False)
         for point in points.values():
             point["Name"] = self.volumes.create(point["Name"] or None)
             point["Source"] = str(self.volumes.mountpoint(point["Name"]))
+        points.update(inherited)
         return points
 
     async def prune(self, filters: str | None = None) -> dict[str, Any]:

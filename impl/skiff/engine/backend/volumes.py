@@ -4,7 +4,8 @@ Like dockerd's ``local`` driver without options: a volume is a directory; a cont
 mount point in its record (``MountPoints`` in config.v2.json, keyed by destination). ``-v /data`` (or an
 image/config ``Volumes`` entry) makes an anonymous volume, named by 64 random hex digits, which
 ``docker rm -v`` removes; ``-v name:/data`` makes (or reuses) a named one, which only ``docker volume rm``
-removes. Not yet: drivers and their options, labels, copying the image's content into a new volume.
+removes. Driver options, copy-up and ``--volumes-from`` are in ``volume_local``; ``create``/``destroy``
+events go to ``events`` when the daemon sets it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from skiff import errdefs
+from skiff.engine.backend import volume_local
 
 DRIVER = "local"
 DATA = "_data"
@@ -62,6 +64,11 @@ class VolumeStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.events: Any = None  # the daemon's EventBus (volume create/destroy)
+
+    def _publish(self, action: str, name: str) -> None:
+        if self.events is not None:
+            self.events.publish("volume", action, name, {"driver": DRIVER})
 
     def mountpoint(self, name: str) -> Path:
         return self.root / name / DATA
@@ -74,6 +81,7 @@ class VolumeStore:
         name = name or anonymous_name()
         check_name(name)
         self.mountpoint(name).mkdir(parents=True, exist_ok=True)
+        self._publish("create", name)
         return name
 
     def inspect(self, name: str) -> dict[str, Any]:
@@ -105,4 +113,10 @@ class VolumeStore:
             raise errdefs.NotFound(f"get {name}: no such volume")
         if users:
             raise errdefs.Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
+        data = self.mountpoint(name)
+        if volume_local.is_mounted(data):  # a driver-options mount left behind: never delete through it
+            volume_local.unmount_driver(self, name)
+            if volume_local.is_mounted(data):
+                raise errdefs.Conflict(f"remove {name}: volume is still mounted")
         shutil.rmtree(self.root / name)
+        self._publish("destroy", name)
