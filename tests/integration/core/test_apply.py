@@ -9,10 +9,10 @@ import os
 import stat
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-from skiff import errdefs
-from skiff.core.diff.apply import apply_layer, apply_tar
+from skiff.core.diff.apply import LayerError, apply_layer, apply_tar
 from skiff.core.mount import Mount, mount, unmount_all
 from skiff.core.snapshots.native import NativeSnapshotter
 from skiff.core.snapshots.overlay import OverlaySnapshotter
@@ -112,21 +112,116 @@ def test_gzip_layer_has_the_uncompressed_diff_id(workdir: Path) -> None:
     assert (workdir / "f").read_text() == "x" * 100_000
 
 
-@pytest.mark.parametrize("entries", [
-    [("../evil", "file", "x")],
-    [("lnk", "sym", "/tmp"), ("lnk/evil", "file", "x")],
-    [("hard", "link", "../../etc/passwd")],
-])
-def test_entries_cannot_escape_the_root(workdir: Path, entries: list[tuple[str, str, bytes | str]]) -> None:
-    root = workdir / "root"
-    root.mkdir()
-    with pytest.raises(errdefs.InvalidArgument):
-        apply_tar(io.BytesIO(make_tar(entries)), root)
-    assert not (workdir / "evil").exists()
+def crafted_tar(entries: list[tuple[str, str, Any]]) -> bytes:
+    """Like make_tar, plus devices and fifos; kind blk|chr take (major, minor)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for name, kind, data in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime, ti.mode = 1_600_000_000, 0o644
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+            elif kind in ("sym", "link"):
+                ti.type, ti.linkname = (tarfile.SYMTYPE if kind == "sym" else tarfile.LNKTYPE), data
+            elif kind in ("blk", "chr"):
+                ti.type = tarfile.BLKTYPE if kind == "blk" else tarfile.CHRTYPE
+                ti.devmajor, ti.devminor = data
+            elif kind == "fifo":
+                ti.type = tarfile.FIFOTYPE
+            else:
+                ti.size = len(data)
+                tf.addfile(ti, io.BytesIO(data.encode()))
+                continue
+            tf.addfile(ti)
+    return buf.getvalue()
 
 
-def test_garbage_is_invalid(workdir: Path) -> None:
-    with pytest.raises(errdefs.InvalidArgument):
+# (entries, error or None, what the root holds afterwards): dockerd's answers for `docker load` of each
+# (checked against the reference 20.10): it unpacks in a chroot of the layer, so nothing leaves the root.
+CRAFTED: dict[str, tuple[list[tuple[str, str, Any]], str | None, set[str]]] = {
+    "dotdot": ([("../evil", "file", "x")], None, {"evil"}),
+    "dotdot_deep": ([("a/../../evil", "file", "x")], None, {"evil"}),
+    "absolute": ([("/abs_evil", "file", "x")], None, {"abs_evil"}),
+    "sym_abs_write": ([("tmp/", "dir", ""), ("lnk", "sym", "/tmp"), ("lnk/evil", "file", "x")], None,
+                      {"tmp", "tmp/evil", "lnk"}),
+    "sym_abs_write_nodir": ([("lnk", "sym", "/tmp"), ("lnk/evil", "file", "x")],
+                            "open /lnk/evil: no such file or directory", set()),
+    "sym_rel_escape": ([("lnk", "sym", "../../../../tmp")], None, {"lnk"}),
+    "sym_rel_escape_write": ([("lnk", "sym", "../../../../tmp"), ("lnk/evil", "file", "x")],
+                             "open /lnk/evil: no such file or directory", set()),
+    "sym_then_same_name": ([("passwd", "sym", "/etc/passwd"), ("passwd", "file", "pwned")],
+                           "Error processing tar file(duplicates of file paths not supported): ", set()),
+    "hard_escape": ([("hard", "link", "../../etc/passwd")],
+                    "link /etc/passwd /hard: no such file or directory", set()),
+    "hard_via_sym": ([("a", "sym", "/etc"), ("hard", "link", "a/passwd")],
+                     "link /a/passwd /hard: no such file or directory", set()),
+    "hard_via_sym_inside": ([("etc/", "dir", ""), ("etc/passwd", "file", "p"), ("a", "sym", "/etc"),
+                             ("hard", "link", "a/passwd")], None, {"etc", "etc/passwd", "a", "hard"}),
+    "hard_forward": ([("hard", "link", "later"), ("later", "file", "x")],
+                     "link /later /hard: no such file or directory", set()),
+    "devices": ([("dev/", "dir", ""), ("dev/sda", "blk", (8, 0)), ("dev/fifo", "fifo", "")], None,
+                {"dev", "dev/sda", "dev/fifo"}),
+    "wh_dotdot": ([("d/", "dir", ""), ("d/.wh...", "file", "")],
+                  'failed to mknod("/", S_IFCHR, 0): file exists', set()),
+    "wh_dotdot_root": ([(".wh...", "file", "")], 'failed to mknod("/", S_IFCHR, 0): file exists', set()),
+    "wh_dot": ([("d/", "dir", ""), ("d/.wh..", "file", "")],
+               'failed to mknod("/d", S_IFCHR, 0): file exists', set()),
+    "wh_escape": ([("../.wh.evil", "file", "")], None, {"evil"}),
+    "wh_via_sym": ([("etc/", "dir", ""), ("lnk", "sym", "/"), ("lnk/.wh.etc", "file", "")],
+                   'failed to mknod("/lnk/etc", S_IFCHR, 0): file exists', set()),
+    "opq_via_sym": ([("etc/", "dir", ""), ("lnk", "sym", "/etc"), ("lnk/.wh..wh..opq", "file", "")], None,
+                    {"etc", "lnk"}),
+}
+
+
+def _tree(top: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            out[os.path.relpath(os.path.join(dirpath, name), top)] = (st.st_ino, st.st_nlink)
+    return out
+
+
+@pytest.mark.parametrize("overlay", [True, False], ids=["overlay", "bind"])
+@pytest.mark.parametrize("case", sorted(CRAFTED))
+def test_crafted_layers_stay_in_the_root(workdir: Path, case: str, overlay: bool) -> None:
+    """Nothing is created, removed or linked outside the root; the answer is dockerd's."""
+    entries, error, kept = CRAFTED[case]
+    root = workdir / "a" / "b" / "root"
+    root.mkdir(parents=True)
+    for d in (workdir / "tmp", workdir / "etc", workdir / "a" / "etc"):
+        d.mkdir()
+        (d / "passwd").write_text("host")
+    before = {k: v for k, v in _tree(workdir).items() if not k.startswith("a/b/root")}
+    passwd_links = os.stat("/etc/passwd").st_nlink
+    if error is None:
+        apply_tar(io.BytesIO(crafted_tar(entries)), root, overlay=overlay)
+        got = {os.path.relpath(os.path.join(d, n), root) for d, ds, fs in os.walk(root) for n in ds + fs}
+        if not overlay and case == "wh_escape":
+            kept = set()  # a real removal, not an overlay whiteout device
+        assert got == kept
+    else:
+        with pytest.raises(LayerError) as err:
+            apply_tar(io.BytesIO(crafted_tar(entries)), root, overlay=overlay)
+        assert str(err.value).endswith(error), str(err.value)
+    after = {k: v for k, v in _tree(workdir).items() if not k.startswith("a/b/root")}
+    assert after == before
+    assert os.stat("/etc/passwd").st_nlink == passwd_links
+    assert not any(os.path.lexists(p) for p in ("/evil", "/abs_evil", "/tmp/evil"))
+
+
+def test_a_header_promising_a_terabyte_fails_with_unexpected_eof(workdir: Path) -> None:
+    info = tarfile.TarInfo("big")
+    info.size = 1 << 40
+    data = info.tobuf(tarfile.GNU_FORMAT) + b"x" * 1024
+    with pytest.raises(LayerError, match=r"\(exit status 1\): unexpected EOF$"):
+        apply_tar(io.BytesIO(data), workdir)
+    assert os.path.getsize(workdir / "big") <= 1024  # streamed: never more than what came
+
+
+def test_garbage_is_refused(workdir: Path) -> None:
+    with pytest.raises(LayerError):
         apply_tar(io.BytesIO(b"this is not a tar archive" * 100), workdir)
 
 

@@ -1,18 +1,28 @@
 """Apply a layer tar (plain or gzip) to a snapshot, streaming, and learn its diff_id on the way.
 
+Every path of the tar is resolved as dockerd resolves it when it unpacks a layer inside ``chroot(root)``
+(see :mod:`skiff.core.diff.scope`): ``..`` stops at the root, absolute names and symlink targets start at
+it, and only the intermediate components of a path are followed. Nothing can land outside the root, and a
+crafted tar gets dockerd's answer: ``../x`` lands at ``/x``, a link to a missing target fails with
+``link /x /y: no such file or directory``, a duplicate member name is refused.
+
 Two ways to express deletions, chosen by the snapshot's mounts:
 - overlay: the layer lands in the ``upperdir`` and OCI whiteouts become overlayfs whiteouts (``.wh.x``
   -> a 0/0 char device ``x``; ``.wh..wh..opq`` -> ``trusted.overlay.opaque=y`` on the directory);
 - bind (native copies, or a first layer): whiteouts really remove what earlier layers put there.
+A layer sees only itself in the overlay case, as in dockerd's overlay2 (a hard link to a file of a lower
+layer fails as it does there).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
 import os
+import posixpath
 import shutil
 import stat
 import tarfile
@@ -21,11 +31,25 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from skiff import errdefs
+from skiff.core.diff.scope import chroot_name, go_clean, go_strerror, mkdir_all, resolve
 from skiff.core.mount import Mount
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
 CHUNK = 1 << 20
+DIR_MODE = 0o755  # missing parents, as dockerd's MkdirAll makes them
+
+
+class LayerError(errdefs.Unknown):
+    """A layer dockerd refuses too, with dockerd's message (import answers 500, load ends its stream)."""
+
+
+def _refused(detail: str, cause: str = "exit status 1") -> LayerError:
+    return LayerError(f"Error processing tar file({cause}): {detail}")
+
+
+def _os_error(op: str, err: OSError, *paths: str) -> LayerError:
+    return _refused(f"{op} {' '.join(paths)}: {go_strerror(err.errno or errno.EIO)}")
 
 
 @dataclass(frozen=True)
@@ -70,139 +94,172 @@ def decompressed(stream: BinaryIO) -> BinaryIO:
     return buffered  # type: ignore[no-any-return]
 
 
-def _clean(name: str) -> str:
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise errdefs.InvalidArgument(f"invalid layer entry {name!r}: escapes the root")
-    return "/".join(parts)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
+def _remove(path: str) -> None:
+    """dockerd's RemoveAll: never follows a symlink."""
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
-        path.unlink()
+        os.unlink(path)
 
 
 class _Extractor:
-    def __init__(self, root: Path, lowers: list[Path], overlay: bool) -> None:
-        self.root = root
-        self.real_root = os.path.realpath(root)
-        self.lowers = lowers
+    def __init__(self, root: Path, overlay: bool) -> None:
+        self.root = os.path.realpath(root)
         self.overlay = overlay
-        self.written: set[str] = set()
-        self.dir_times: list[tuple[Path, int]] = []
+        self.seen: set[str] = set()  # go_clean(member name): dockerd's tar-split refuses duplicates
+        self.written: set[str] = set()  # host paths this layer wrote (an opaque whiteout keeps them)
+        self.dir_times: list[tuple[str, int]] = []
         self.size = 0
 
-    def _parent(self, rel: str) -> Path:
-        parent = self.root / os.path.dirname(rel) if "/" in rel else self.root
-        parent.mkdir(parents=True, exist_ok=True)
-        real = os.path.realpath(parent)
-        if real != self.real_root and not real.startswith(self.real_root + os.sep):
-            raise errdefs.InvalidArgument(f"invalid layer entry {rel!r}: its parent escapes the root")
-        return parent
-
-    def whiteout(self, rel: str) -> None:
-        parent = self._parent(rel)
-        name = os.path.basename(rel)
-        if name == WHITEOUT_OPAQUE:
-            if self.overlay:
-                os.setxattr(parent, "trusted.overlay.opaque", b"y")
-            else:
-                prefix = os.path.dirname(rel)
-                for child in list(parent.iterdir()):
-                    crel = f"{prefix}/{child.name}" if prefix else child.name
-                    if crel not in self.written:
-                        _remove(child)
+    def member(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        key = go_clean(m.name)
+        if key in self.seen:
+            raise _refused("", "duplicates of file paths not supported")
+        self.seen.add(key)
+        name = chroot_name(m.name)  # "/a/b": the path dockerd sees inside its chroot
+        if name == "/":
             return
-        target = parent / name[len(WHITEOUT_PREFIX):]
-        _remove(target)
-        if self.overlay:
-            os.mknod(target, stat.S_IFCHR | 0o000, os.makedev(0, 0))
-
-    def entry(self, tf: tarfile.TarFile, m: tarfile.TarInfo, rel: str) -> None:
-        parent = self._parent(rel)
-        target = parent / os.path.basename(rel)
-        self.written.add(rel)
-        if m.isdir():
-            if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink()):
-                _remove(target)
-            target.mkdir(exist_ok=True)
+        parent = posixpath.dirname(name)
+        try:
+            mkdir_all(self.root, parent, DIR_MODE)
+        except OSError as err:
+            raise _os_error("mkdir", err, str(err.filename or parent)) from None
+        base = posixpath.basename(name)
+        if base.startswith(WHITEOUT_PREFIX):
+            self.whiteout(parent, base)
         else:
-            _remove(target)
-            if m.isreg():
-                src = tf.extractfile(m)
-                assert src is not None
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
-                self.size += m.size
+            self.entry(tf, m, name)
+
+    def whiteout(self, parent: str, base: str) -> None:
+        host_dir = resolve(self.root, parent)
+        if base == WHITEOUT_OPAQUE:
+            if self.overlay:
+                os.setxattr(host_dir, "trusted.overlay.opaque", b"y")
+            elif os.path.isdir(host_dir):
+                for child in os.listdir(host_dir):
+                    path = os.path.join(host_dir, child)
+                    if path not in self.written:
+                        _remove(path)
+            return
+        hidden = base[len(WHITEOUT_PREFIX):]
+        original = posixpath.join(parent, hidden)
+        mknod_failed = f'failed to mknod("{posixpath.normpath(original)}", S_IFCHR, 0): '
+        if hidden in (".", ".."):  # names a directory that exists: dockerd's mknod fails, so does ours
+            raise _refused(mknod_failed + go_strerror(errno.EEXIST))
+        host = resolve(self.root, original, follow_last=False)
+        if not self.overlay:
+            if host in self.written:  # this layer made it: overlay2's mknod would find it there
+                raise _refused(mknod_failed + go_strerror(errno.EEXIST))
+            _remove(host)
+            return
+        try:
+            os.mknod(host, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+        except OSError as err:
+            raise _refused(mknod_failed + go_strerror(err.errno or errno.EIO)) from None
+
+    def entry(self, tf: tarfile.TarFile, m: tarfile.TarInfo, name: str) -> None:
+        host = resolve(self.root, name, follow_last=False)
+        if host == self.root:
+            return
+        existing = os.path.lexists(host)
+        if existing and not (m.isdir() and os.path.isdir(host) and not os.path.islink(host)):
+            _remove(host)
+            existing = False
+        self.written.add(host)
+        try:
+            if m.isdir():
+                if not existing:
+                    os.mkdir(host, 0o700)
+            elif m.isreg():
+                self._regular(tf, m, host)
             elif m.issym():
-                os.symlink(m.linkname, target)
+                os.symlink(m.linkname, host)
                 self.size += len(m.linkname.encode())
             elif m.islnk():
-                self._hardlink(m, target)
+                self._hardlink(m, name, host)
                 return
             elif m.ischr() or m.isblk():
                 kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK
-                os.mknod(target, kind | 0o600, os.makedev(m.devmajor, m.devminor))
+                os.mknod(host, kind | 0o600, os.makedev(m.devmajor, m.devminor))
             elif m.isfifo():
-                os.mkfifo(target, 0o600)
+                os.mkfifo(host, 0o600)
             else:
                 return
-        self._metadata(m, target)
+        except LayerError:
+            raise
+        except OSError as err:
+            op = "mkdir" if m.isdir() else "symlink " + m.linkname if m.issym() else "open"
+            raise _os_error(op, err, name) from None
+        self._metadata(m, host)
 
-    def _hardlink(self, m: tarfile.TarInfo, target: Path) -> None:
-        rel = _clean(m.linkname)
-        source = self.root / rel
-        if not os.path.lexists(source):
-            lower = next((low / rel for low in self.lowers if os.path.lexists(low / rel)), None)
-            if lower is None:
-                raise errdefs.InvalidArgument(
-                    f"invalid layer entry {m.name!r}: link target {m.linkname!r} missing"
-                )
-            shutil.copy2(lower, source, follow_symlinks=False)
-        os.link(source, target, follow_symlinks=False)
+    def _regular(self, tf: tarfile.TarFile, m: tarfile.TarInfo, host: str) -> None:
+        src = tf.extractfile(m)
+        assert src is not None
+        fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+        self.size += m.size
 
-    def _metadata(self, m: tarfile.TarInfo, target: Path) -> None:
-        os.lchown(target, m.uid, m.gid)
+    def _hardlink(self, m: tarfile.TarInfo, name: str, host: str) -> None:
+        """link(2) inside the chroot: the target's directories are followed in the root, not its last part."""
+        target = chroot_name(m.linkname)
+        source = resolve(self.root, target, follow_last=False)
+        try:
+            if source == self.root:
+                raise OSError(errno.EPERM, "")
+            os.link(source, host, follow_symlinks=False)
+        except OSError as err:
+            raise _os_error("link", err, target, name) from None
+
+    def _metadata(self, m: tarfile.TarInfo, host: str) -> None:
+        os.lchown(host, m.uid, m.gid)
         for key, value in m.pax_headers.items():
             if key.startswith("SCHILY.xattr."):
                 # e.g. security.* on a filesystem that refuses it: not fatal for a layer
                 with contextlib.suppress(OSError):
-                    os.setxattr(target, key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"),
+                    os.setxattr(host, key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"),
                                 follow_symlinks=False)
         if not m.issym():
-            os.chmod(target, stat.S_IMODE(m.mode))
+            os.chmod(host, stat.S_IMODE(m.mode), follow_symlinks=False)
         mtime_ns = int(m.mtime * 1_000_000_000)
         if m.isdir():
-            self.dir_times.append((target, mtime_ns))
+            self.dir_times.append((host, mtime_ns))
         else:
-            os.utime(target, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+            os.utime(host, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
 
     def finish(self) -> None:
         for path, ns in reversed(self.dir_times):
-            os.utime(path, ns=(ns, ns), follow_symlinks=False)
+            with contextlib.suppress(FileNotFoundError):  # removed by a later whiteout
+                os.utime(path, ns=(ns, ns), follow_symlinks=False)
+
+
+def _tar_error(err: Exception) -> LayerError:
+    """Go's archive/tar words for what Python's tarfile reports."""
+    text = str(err)
+    if isinstance(err, EOFError) or "unexpected end" in text or "truncated" in text:
+        return _refused("unexpected EOF")
+    if isinstance(err, gzip.BadGzipFile):
+        return _refused("gzip: invalid header")
+    return _refused("archive/tar: invalid tar header")
 
 
 def apply_tar(
     stream: BinaryIO, root: Path, lowers: list[Path] | None = None, overlay: bool = False
 ) -> ApplyResult:
-    """Extract the layer in ``stream`` into ``root``; see the module docstring for whiteouts."""
+    """Extract the layer in ``stream`` into ``root``; see the module docstring for whiteouts.
+
+    ``lowers`` is accepted for callers that know them; a layer never reads them (dockerd's overlay2)."""
+    del lowers
     hashing = HashingReader(decompressed(stream))
-    ex = _Extractor(Path(root), lowers or [], overlay)
+    ex = _Extractor(Path(root), overlay)
     try:
         with tarfile.open(fileobj=hashing, mode="r|") as tf:
             for m in tf:
-                rel = _clean(m.name)
-                if not rel:
-                    continue
-                if os.path.basename(rel).startswith(WHITEOUT_PREFIX):
-                    ex.whiteout(rel)
-                else:
-                    ex.entry(tf, m, rel)
+                ex.member(tf, m)
     except (tarfile.TarError, EOFError, gzip.BadGzipFile) as err:
-        raise errdefs.InvalidArgument(f"invalid layer tar: {err}") from None
+        raise _tar_error(err) from None
+    except OSError as err:  # e.g. a full disk, or setxattr refused: still dockerd's shape
+        raise _refused(go_strerror(err.errno or errno.EIO)) from None
     hashing.drain()
     ex.finish()
     return ApplyResult(hashing.digest(), ex.size)
@@ -217,8 +274,7 @@ def apply_layer(stream: BinaryIO, mounts: list[Mount]) -> ApplyResult:
         upper = m.option("upperdir")
         if upper is None:
             raise errdefs.InvalidArgument("cannot apply a layer to a read-only overlay")
-        lowers = [Path(p) for p in (m.option("lowerdir") or "").split(":") if p]
-        return apply_tar(stream, Path(upper), lowers, overlay=True)
+        return apply_tar(stream, Path(upper), overlay=True)
     if m.type == "bind":
         return apply_tar(stream, Path(m.source))
     raise errdefs.InvalidArgument(f"cannot apply a layer to a {m.type} mount")
