@@ -23,7 +23,8 @@ from behave import given, then, when
 from conformance.harness import cli
 from conformance.harness.world import World
 from conformance.target import target as make_target
-from vm.registry import Registry, local_address
+from vm.registry import Registry, TokenAuth, local_address
+from vm.token_server import ISSUER, SERVICE, TokenServer
 
 DOCKER_CERTS_D = Path("/etc/docker/certs.d")
 SKIFF_CERTS_D = Path("/etc/skiff/certs.d")
@@ -92,6 +93,30 @@ def step_registry_tls_auth(context: Any, user: str, password: str) -> None:
     registry = _start_registry(world, Registry(tls=True, host=local_address(), users={user: password}))
     assert registry.root is not None
     world.values["dockercfg"] = str(registry.root / "docker-config")
+
+
+def _token_registry(world: World, user: str, password: str, tls: bool) -> None:
+    tokens = TokenServer(users={user: password}).start()
+    _closer(world, tokens.stop)
+    assert tokens.cert is not None
+    auth = TokenAuth(tokens.realm, SERVICE, ISSUER, tokens.cert)
+    registry = Registry(token=auth, tls=tls, host=local_address() if tls else "127.0.0.1")
+    _start_registry(world, registry)
+    assert registry.root is not None
+    world.values["dockercfg"] = str(registry.root / "docker-config")
+    world.values["token_server"] = tokens.address
+
+
+@given('a local registry with bearer-token auth for the user "{user}" and password "{password}"')
+def step_registry_token(context: Any, user: str, password: str) -> None:
+    """docker-registry's ``auth: token``: 401 with ``WWW-Authenticate: Bearer realm=...``; the tests'
+    token server (vm/token_server.py) signs the JWTs."""
+    _token_registry(_w(context), user, password, tls=False)
+
+
+@given('a TLS registry with a CA made for it and bearer tokens for "{user}", password "{password}"')
+def step_registry_tls_token(context: Any, user: str, password: str) -> None:
+    _token_registry(_w(context), user, password, tls=True)
 
 
 def _trust_ca(world: World, certs_d: Path) -> None:
@@ -221,6 +246,25 @@ def step_sdk_push(context: Any, ref: str) -> None:
     world = _w(context)
     repo, _, tag = world.expand(ref).rpartition(":")
     world.values["sdk_push"] = list(_docker_py(world).images.push(repo, tag=tag, stream=True, decode=True))
+
+
+@when('docker-py with the user "{user}" and password "{password}" pushes "{ref}"')
+def step_sdk_push_auth(context: Any, ref: str, user: str, password: str) -> None:
+    world = _w(context)
+    repo, _, tag = world.expand(ref).rpartition(":")
+    auth = {"username": user, "password": password}
+    world.values["sdk_push"] = list(_docker_py(world).images.push(repo, tag=tag, stream=True, decode=True,
+                                                                  auth_config=auth))
+
+
+@when('docker-py with the user "{user}" and password "{password}" pulls "{ref}"')
+def step_sdk_pull_auth(context: Any, ref: str, user: str, password: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    world.image_refs.append(ref)
+    repo, _, tag = ref.rpartition(":")
+    auth = {"username": user, "password": password}
+    world.values["sdk_pulled"] = _docker_py(world).images.pull(repo, tag=tag, auth_config=auth)
 
 
 @then("the docker-py push stream reports the digest and no error")

@@ -47,6 +47,40 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _bearer_error(resp: httpx.Response) -> errdefs.SkiffError | None:
+    """RFC 6750's ``error=`` in a Bearer challenge, as distribution's client reads it first: a token
+    without the scope is "denied", a bad token "unauthorized"."""
+    challenge = resp.headers.get("www-authenticate", "")
+    if resp.status_code != 401 or not challenge.lower().startswith("bearer"):
+        return None
+    params = dict(_CHALLENGE.findall(challenge))
+    code = {"insufficient_scope": "denied", "invalid_token": "unauthorized"}.get(params.get("error", ""))
+    if code is None:
+        return None
+    default = ("requested access to the resource is denied" if code == "denied"
+               else "authentication required")
+    return errdefs.Unknown(f"{code}: {params.get('error_description') or default}")
+
+
+class TokenError(errdefs.Unknown):
+    """The token server refused: the caller names the registry request it was for, as Go's client."""
+
+
+def _token_error(resp: httpx.Response) -> TokenError:
+    """A token server's answer: ``{"details": ...}`` (docker/auth) or registry-style ``errors``."""
+    message = ""
+    try:
+        body = resp.json()
+        message = str(body.get("details") or "") or str(((body.get("errors") or [{}])[0]).get("message", ""))
+    except (ValueError, AttributeError, IndexError, TypeError):
+        pass
+    if resp.status_code == 401:
+        return TokenError(f"unauthorized: {message or 'authentication required'}")
+    if resp.status_code == 403:
+        return TokenError(f"denied: {message or 'requested access to the resource is denied'}")
+    return TokenError(f"token server: {resp.status_code} {message or resp.reason_phrase}".strip())
+
+
 def _registry_error(resp: httpx.Response, what: str) -> errdefs.SkiffError:
     """The registry's own error message (``errors[0].message``) as Docker shows it."""
     try:
@@ -55,6 +89,9 @@ def _registry_error(resp: httpx.Response, what: str) -> errdefs.SkiffError:
         code, message = str(first.get("code", "")), str(first.get("message", ""))
     except (ValueError, AttributeError, IndexError, TypeError):
         code, message = "", resp.reason_phrase
+    bearer = _bearer_error(resp)
+    if bearer is not None:
+        return bearer
     if resp.status_code == 401:
         return errdefs.Unknown("unauthorized: authentication required" if not message
                                else f"unauthorized: {message}")
@@ -136,17 +173,17 @@ class Registry:
         realm = params.get("realm", "")
         if not realm:
             return False
-        query: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
         if params.get("service"):
-            query["service"] = params["service"]
-        if scope:
-            query["scope"] = scope
+            query.append(("service", params["service"]))
+        query += [("scope", one) for one in scope.split()]  # one parameter per resource (the spec)
         auth = None
         if self.creds.username:
             auth = (self.creds.username, self.creds.password)
+            query.append(("account", self.creds.username))
         tok = self._client.get(realm + ("?" + urlencode(query) if query else ""), auth=auth)
         if tok.status_code != 200:
-            raise _registry_error(tok, "get token")
+            raise _token_error(tok)
         body = tok.json()
         token = body.get("token") or body.get("access_token")
         if not token:
@@ -161,10 +198,17 @@ class Registry:
         for _ in range(3):
             auth = self._auth_header(scope)
             resp = self._client.request(method, url, headers={**headers, **auth}, **kwargs)
-            if resp.status_code != 401 or not self._authorize(resp, scope):
+            if resp.status_code != 401 or not self._answer(resp, scope, method, url):
                 return resp
             resp.close()
         return resp
+
+    def _answer(self, resp: httpx.Response, scope: str, method: str, url: str) -> bool:
+        """``_authorize``, with a token server's refusal named after the request, as Go's client."""
+        try:
+            return self._authorize(resp, scope)
+        except TokenError as err:
+            raise errdefs.Unknown(f'{method.title()} "{url}": {err}') from None
 
     def stream(self, method: str, path: str, scope: str, **kwargs: Any) -> httpx.Response:
         """Like ``request`` but the body is not read: the caller iterates and closes it."""
@@ -178,7 +222,7 @@ class Registry:
                 return resp
             resp.read()
             resp.close()
-            if not self._authorize(resp, scope):
+            if not self._answer(resp, scope, method, url):
                 return resp
         return resp
 
