@@ -10,10 +10,12 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
+from skiff.engine import detachkeys
 from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
 from skiff.engine.bodies import declares_body
 from skiff.engine.context import services
+from skiff.engine.querybool import docker_bool
 from skiff.engine.responses import go_json, json_response
 from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
 
@@ -42,7 +44,8 @@ class ContainersBackend(Protocol):
     async def archive_get(
         self, ref: str, path: str | None
     ) -> tuple[dict[str, Any], AsyncIterator[bytes]]: ...
-    async def archive_put(self, ref: str, path: str | None, data: bytes) -> None: ...
+    async def archive_put(self, ref: str, path: str | None, data: bytes,
+                          no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None: ...
     async def update(self, ref: str, body: Any) -> dict[str, Any]: ...
     async def changes(self, ref: str) -> list[dict[str, Any]] | None: ...
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
@@ -150,7 +153,10 @@ async def put_archive(
         data = data.encode("latin-1")
     if not isinstance(data, bytes | bytearray):
         data = await request.body() if declares_body(request.headers) else b""
-    await _backend().archive_put(id_, path, bytes(data))
+    query = request.query_params
+    await _backend().archive_put(id_, path, bytes(data),
+                                 docker_bool(query.get("noOverwriteDirNonDir", "")),
+                                 docker_bool(query.get("copyUIDGID", "")))
     return Response(status_code=200)
 
 
@@ -205,21 +211,23 @@ async def attach(
     stdin: bool = False,
     stdout: bool = False,
     stderr: bool = False,
+    detach_keys: str | None = None,
     **_: Any,
 ) -> Response:
     backend = _backend()
     try:
+        keys = detachkeys.parse(detach_keys or "")
         record = backend.get(id_)
+    except ValueError:
+        return Response(f"Invalid detach keys ({detach_keys}) provided\r\n".encode(), status_code=400,
+                        media_type=RAW_STREAM)
     except errdefs.NotFound as err:
         # dockerd answers this one in plain text with the stream's content type
         return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
     output = backend.attach(id_, stdout, stderr, stream, logs)
     interactive.attached(backend, record)
     tty = bool(record.config.get("Tty"))
-
-    async def pump(chunks: AsyncIterator[bytes]) -> None:
-        await interactive.pump_stdin(backend, record.id, chunks)
-
+    output, pump = interactive.attach_io(backend, record, output, keys if stdin and stream else None)
     return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM,
                           stdin=pump if stdin and stream else None)
 

@@ -7,16 +7,20 @@ mounted rootfs of a running container, else to its writable upper layer.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import os
 import stat
+import sys
 import tarfile
+import tempfile
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 from skiff import errdefs
-from skiff.engine.backend import export, timefmt
+from skiff.engine.backend import export, timefmt, untar
 
 MAX_SYMLINKS = 40
 
@@ -193,11 +197,45 @@ def write_tar(layers: list[str], resolved: str, host: str, name: str, out: Any) 
     out.flush()
 
 
-def extract(data: BinaryIO, destination: str) -> None:
-    """Unpack a tar under ``destination`` (names may not climb out of it; host symlinks are not followed
-    out of it either: tarfile's ``tar`` filter checks every real path)."""
-    with tarfile.open(fileobj=data, mode="r|*") as tar:
-        tar.extractall(destination, filter="tar")
+async def put(
+    data: bytes,
+    dest: str,
+    root: str | None,
+    rootfs_mounts: list[dict[str, Any]],
+    no_overwrite_dir_non_dir: bool = False,
+    chown: tuple[int, int] | None = None,
+) -> None:
+    """Unpack ``data`` at the container path ``dest`` as dockerd does, in a process chrooted into the
+    container's root (``root``: its mounted rootfs; None: the process mounts ``rootfs_mounts`` privately).
+    Nothing is ever written outside the container's root, whatever the tar holds."""
+    args = [sys.executable, "-I", "-S", untar.__file__]
+    scratch: str | None = None
+    if root is not None:
+        args += ["--root", root]
+    else:
+        if not rootfs_mounts:
+            raise errdefs.Unknown("the container has no root filesystem")
+        m = rootfs_mounts[0]
+        scratch = tempfile.mkdtemp(prefix="skiff-untar-")
+        args += ["--mount", str(m.get("type") or "bind"), str(m.get("source") or "none"),
+                 ",".join(str(o) for o in m.get("options") or []), scratch]
+    args += ["--dest", dest]
+    if no_overwrite_dir_non_dir:
+        args.append("--no-overwrite-dir-non-dir")
+    if chown is not None:
+        args += ["--chown", f"{chown[0]}:{chown[1]}"]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate(data)
+    finally:
+        if scratch is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(scratch)
+    if proc.returncode != 0:
+        message = err.decode(errors="replace").strip()
+        raise errdefs.Unknown(f"Error processing tar file(exit status {proc.returncode}): {message}")
 
 
 def entries(layers: list[str]) -> Iterator[tuple[str, str]]:

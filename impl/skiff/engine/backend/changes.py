@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from skiff import errdefs
+from skiff.engine.backend import health
 
-VALID = ("cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", "volume", "workdir")
+VALID = ("cmd", "entrypoint", "env", "expose", "healthcheck", "label", "onbuild", "user", "volume", "workdir")
 
 
 def _json_or_shell(rest: str) -> list[str]:
@@ -100,6 +101,8 @@ def apply(config: dict[str, Any], changes: Iterable[str]) -> dict[str, Any]:
             for path in _json_or_words(rest):
                 volumes[path] = {}
             config["Volumes"] = volumes
+        elif key == "healthcheck":
+            config["Healthcheck"] = health.parse_instruction(rest)
         elif key == "onbuild":
             config["OnBuild"] = [*(config.get("OnBuild") or []), rest.strip()]
     return config

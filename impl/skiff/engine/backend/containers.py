@@ -13,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import io
 import logging
 import os
 import secrets
 import signal as signal_mod
-import stat
-import tarfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1322,7 +1319,8 @@ class ContainerService:
             lambda out: archive_mod.write_tar(layers, resolved, host, name, out)
         )
 
-    async def archive_put(self, ref: str, path: str | None, data: bytes) -> None:
+    async def archive_put(self, ref: str, path: str | None, data: bytes,
+                          no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
         record = self.store.get(ref)
         layers = self._layers(record)
         if not path:
@@ -1333,32 +1331,21 @@ class ContainerService:
             raise errdefs.NotFound(f"Could not find the file {path} in container {ref}")
         if not os.path.isdir(host):
             raise errdefs.Unknown("extraction point is not a directory")
-        destination = await asyncio.to_thread(self._write_target, record, layers, resolved)
-        try:
-            await asyncio.to_thread(archive_mod.extract, io.BytesIO(data), destination)
-        except (tarfile.TarError, OSError) as err:
-            raise errdefs.InvalidArgument(f"failed to extract the archive: {err}") from None
+        chown = None
+        if copy_uid_gid:
+            user = str(record.config.get("User") or "0")
+            uid, gid, _groups = runspec.resolve_user(user, record.rootfs_mounts)
+            chown = (uid, gid)
+        await archive_mod.put(data, resolved, self._mounted_rootfs(record), record.rootfs_mounts,
+                              no_overwrite_dir_non_dir, chown)
 
-    def _write_target(self, record: Container, layers: list[str], resolved: str) -> str:
-        """Where writes to ``resolved`` go: the mounted rootfs of a running task, else the upper layer
-        (its missing parents made like the visible directories they stand for)."""
-        rel = resolved.lstrip("/")
+    def _mounted_rootfs(self, record: Container) -> str | None:
+        """The host path of a running task's mounted rootfs (None: not mounted, the extractor mounts it)."""
         if record.state.running and self.containerd_state is not None:
             mounted = self.containerd_state / "tasks" / record.id / "rootfs"
             if os.path.ismount(mounted):
-                return os.path.join(mounted, rel)
-        upper = layers[0]
-        current = upper
-        parts = [p for p in rel.split("/") if p]
-        for i, part in enumerate(parts):
-            current = os.path.join(current, part)
-            if not os.path.lexists(current):
-                source = archive_mod.visible(layers, "/".join(parts[: i + 1]))
-                st = os.stat(source) if source else None
-                os.mkdir(current, stat.S_IMODE(st.st_mode) if st else 0o755)
-                if st is not None:
-                    os.chown(current, st.st_uid, st.st_gid)
-        return current
+                return str(mounted)
+        return None
 
     def stats(self, ref: str, stream: bool = True, interval: float = 1.0) -> AsyncIterator[dict[str, Any]]:
         """dockerd's stats: a reading per ``interval``; one reading (with a previous one) without stream."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -65,6 +66,56 @@ def probe_command(config: dict[str, Any]) -> list[str] | None:
         shell = [str(s) for s in config.get("Shell") or []] or ["/bin/sh", "-c"]
         return [*shell, *test[1:]]
     return None
+
+
+def parse_instruction(rest: str) -> dict[str, Any]:
+    """A ``HEALTHCHECK`` change line (``docker commit/import --change``) as an image config Healthcheck."""
+    text = rest.strip()
+    flags: dict[str, str] = {}
+    while text.startswith("--"):
+        word, _, text = text.partition(" ")
+        text = text.strip()
+        name, _, given = word[2:].partition("=")
+        if name not in ("interval", "timeout", "start-period", "retries"):
+            raise errdefs.InvalidArgument(f"Unknown flag: {name}")
+        flags[name] = given
+    kind, _, command = text.partition(" ")
+    kind, command = kind.upper(), command.strip()
+    if kind == "NONE":
+        if command or flags:
+            raise errdefs.InvalidArgument("HEALTHCHECK NONE takes no arguments")
+        return {"Test": ["NONE"]}
+    if kind != "CMD":
+        raise errdefs.InvalidArgument(f'Unknown type "{kind}" in HEALTHCHECK (try CMD)')
+    if not command:
+        raise errdefs.InvalidArgument("Missing command after HEALTHCHECK CMD")
+    test: list[str] = ["CMD-SHELL", command]
+    if command.startswith("["):
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(command)
+            if isinstance(parsed, list) and all(isinstance(p, str) for p in parsed):
+                test = ["CMD", *parsed]
+    out: dict[str, Any] = {"Test": test}
+    for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod")):
+        if flags.get(flag):
+            try:
+                value = timefmt.parse_go_duration(flags[flag])
+            except ValueError as err:
+                raise errdefs.InvalidArgument(str(err)) from None
+            if value != 0 and value < MINIMUM_DURATION_NS:
+                raise errdefs.InvalidArgument(f'Interval "{flag}" cannot be less than 1ms')
+            if value:
+                out[key] = value
+    if flags.get("retries"):
+        try:
+            retries = int(flags["retries"])
+        except ValueError:
+            raise errdefs.InvalidArgument(
+                f'strconv.ParseInt: parsing "{flags["retries"]}": invalid syntax') from None
+        if retries < 1:
+            raise errdefs.InvalidArgument(f"--retries must be at least 1 (not {retries})")
+        out["Retries"] = retries
+    return out
 
 
 def go_duration(ns: int) -> str:

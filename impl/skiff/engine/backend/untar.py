@@ -1,0 +1,288 @@
+"""``PUT /containers/{id}/archive``: unpack a client's tar inside the container's root, like dockerd's
+chrooted ``docker-untar``.
+
+Runs as its own short-lived process (standard library only, started with ``python -I -S``): it chroots into
+the container's root filesystem before reading a single tar member, so every name, every symlink met on the
+way and every hardlink target resolves inside that root, whatever the tar holds (``../``, absolute names,
+symlinks that point out, links through them). For a container without a mounted rootfs it first mounts the
+container's overlay in a private mount namespace of its own, which vanishes with it. The member handling
+follows dockerd's ``archive.Unpack``/``createTarFile``, and so do the error messages; an error ends the
+process with status 1 and the message on stderr, as the reexec'd ``docker-untar`` does.
+
+Usage: ``untar.py (--root DIR | --mount TYPE SOURCE OPTIONS DIR) --dest PATH [--no-overwrite-dir-non-dir]
+[--chown UID:GID]`` with the tar on stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import posixpath
+import stat
+import sys
+import tarfile
+from typing import BinaryIO
+
+CLONE_NEWNS = 0x00020000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_BIND = 4096
+
+
+class UntarError(Exception):
+    """An error Docker reports as ``Error processing tar file(exit status 1): <message>``."""
+
+
+def clean(path: str) -> str:
+    """Go's filepath.Clean (POSIX's normpath keeps a leading ``//``; Go does not)."""
+    out = posixpath.normpath(path) if path else "."
+    if out.startswith("//"):
+        out = "/" + out.lstrip("/")
+    return out
+
+
+def join(*parts: str) -> str:
+    """Go's filepath.Join: the non-empty parts joined with ``/``, cleaned."""
+    kept = [p for p in parts if p]
+    return clean("/".join(kept)) if kept else ""
+
+
+def _os_error(op: str, err: OSError, *paths: str) -> UntarError:
+    """Go's *PathError / *LinkError text: ``open /x: no such file or directory``."""
+    reason = (err.strerror or str(err)).lower() if err.strerror else str(err)
+    return UntarError(f"{op} {' '.join(paths)}: {reason}")
+
+
+def _mkdir_all(path: str) -> None:
+    current = "/"
+    for part in [p for p in path.split("/") if p]:
+        current = posixpath.join(current, part)
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            try:
+                os.mkdir(current, 0o777)
+            except OSError as err:
+                raise _os_error("mkdir", err, current) from None
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            try:
+                if not stat.S_ISDIR(os.stat(current).st_mode):
+                    raise UntarError(f"mkdir {current}: not a directory")
+            except OSError as err:
+                raise _os_error("mkdir", err, current) from None
+
+
+def _remove_all(path: str) -> None:
+    st = os.lstat(path)
+    if stat.S_ISDIR(st.st_mode):
+        for name in os.listdir(path):
+            _remove_all(posixpath.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
+def _create(member: tarfile.TarInfo, path: str, extract_dir: str, tar: tarfile.TarFile,
+            chown: tuple[int, int] | None) -> None:
+    """dockerd's createTarFile for one member at ``path``."""
+    mode = member.mode & 0o7777
+    if member.isdir():
+        try:
+            exists = stat.S_ISDIR(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            exists = False
+        if not exists:
+            try:
+                os.mkdir(path, mode & 0o777)
+            except OSError as err:
+                raise _os_error("mkdir", err, path) from None
+    elif member.isreg():
+        source = tar.extractfile(member)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, mode & 0o777)
+        except OSError as err:
+            raise _os_error("open", err, path) from None
+        with os.fdopen(fd, "wb") as out:
+            if source is not None:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+    elif member.ischr() or member.isblk() or member.isfifo():
+        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() else stat.S_IFIFO
+        try:
+            os.mknod(path, mode | kind, os.makedev(member.devmajor, member.devminor))
+        except OSError as err:
+            raise _os_error("mknod", err, path) from None
+    elif member.islnk():
+        target = join(extract_dir, member.linkname)
+        if not target.startswith(extract_dir):
+            raise UntarError(f'invalid hardlink "{target}" -> "{member.linkname}"')
+        try:
+            os.link(target, path, follow_symlinks=False)
+        except OSError as err:
+            raise _os_error("link", err, target, path) from None
+    elif member.issym():
+        target = join(posixpath.dirname(path), member.linkname)
+        if not target.startswith(extract_dir):
+            raise UntarError(f'invalid symlink "{path}" -> "{member.linkname}"')
+        try:
+            os.symlink(member.linkname, path)
+        except OSError as err:
+            raise _os_error("symlink", err, member.linkname, path) from None
+    else:
+        raise UntarError(f"unhandled tar header type {ord(member.type)}")
+
+    uid, gid = chown if chown is not None else (member.uid, member.gid)
+    try:
+        os.lchown(path, uid, gid)
+    except OSError as err:
+        raise _os_error("lchown", err, path) from None
+    link_target_is_file = False
+    if member.islnk():
+        try:
+            link_target_is_file = not stat.S_ISLNK(os.lstat(join(extract_dir, member.linkname)).st_mode)
+        except OSError:
+            link_target_is_file = False
+    if (member.islnk() and link_target_is_file) or not (member.issym() or member.islnk()):
+        try:
+            os.chmod(path, mode)
+        except OSError as err:
+            raise _os_error("chmod", err, path) from None
+    mtime_ns = int(member.mtime * 1_000_000_000)
+    atime_ns = mtime_ns
+    if "atime" in member.pax_headers:
+        with contextlib.suppress(ValueError):
+            atime_ns = max(mtime_ns, int(float(member.pax_headers["atime"]) * 1_000_000_000))
+    if member.issym():
+        os.utime(path, ns=(atime_ns, mtime_ns), follow_symlinks=False)
+    elif not member.islnk() or link_target_is_file:
+        os.utime(path, ns=(atime_ns, mtime_ns))
+
+
+def unpack(data: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
+           chown: tuple[int, int] | None = None) -> None:
+    """dockerd's archive.Unpack into ``dest`` (already chrooted: paths are the container's)."""
+    dest = clean(dest)
+    dirs: list[tuple[str, tarfile.TarInfo]] = []
+    head = data.read(1)
+    if not head:
+        return  # an empty body is an empty archive
+    stream = _Prepend(head, data)
+    try:
+        tar = tarfile.open(fileobj=stream, mode="r|*")  # type: ignore[call-overload]  # noqa: SIM115
+    except tarfile.TarError:
+        raise UntarError("archive/tar: invalid tar header") from None
+    with tar:
+        while True:
+            try:
+                member = tar.next()
+            except tarfile.TarError:
+                raise UntarError("archive/tar: invalid tar header") from None
+            if member is None:
+                break
+            if member.type in (tarfile.XGLTYPE,):
+                continue
+            name = clean(member.name)
+            if not name.endswith("/"):
+                parent_path = join(dest, posixpath.dirname(name) or ".")
+                try:
+                    os.lstat(parent_path)
+                except FileNotFoundError:
+                    _mkdir_all(parent_path)
+            path = join(dest, name)
+            rel = posixpath.relpath(path, dest)
+            if rel.startswith("../"):
+                raise UntarError(f'"{name}" is outside of "{dest}"')
+            try:
+                existing = os.lstat(path)
+            except FileNotFoundError:
+                existing = None
+            if existing is not None:
+                is_dir = stat.S_ISDIR(existing.st_mode)
+                if no_overwrite_dir_non_dir and is_dir and not member.isdir():
+                    raise UntarError(f'cannot overwrite directory "{path}" with non-directory "{dest}"')
+                if no_overwrite_dir_non_dir and not is_dir and member.isdir():
+                    raise UntarError(f'cannot overwrite non-directory "{path}" with directory "{dest}"')
+                if is_dir and name == ".":
+                    continue
+                if not (is_dir and member.isdir()):
+                    try:
+                        _remove_all(path)
+                    except OSError as err:
+                        raise _os_error("unlinkat", err, path) from None
+            _create(member, path, dest, tar, chown)
+            if member.isdir():
+                dirs.append((path, member))
+    for path, member in dirs:
+        mtime_ns = int(member.mtime * 1_000_000_000)
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+class _Prepend:
+    """A read-only stream of ``head`` then ``rest`` (to peek at an empty body)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            out, self.head = self.head, b""
+            if size < 0:
+                return out + self.rest.read()
+            return out + self.rest.read(size - len(out)) if size > len(out) else out
+        return self.rest.read(size)
+
+
+def _enter(args: list[str]) -> list[str]:
+    """Enter the root the options name (chroot, after a private mount if asked); the rest of args."""
+    if args[0] == "--root":
+        root, rest = args[1], args[2:]
+    elif args[0] == "--mount":
+        kind, source, options, root, rest = args[1], args[2], args[3], args[4], args[5:]
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "make / private")
+        flags = MS_BIND if kind == "bind" else 0
+        if libc.mount(source.encode(), root.encode(), kind.encode(), flags, options.encode() or None) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"mount {kind} on {root}: {os.strerror(err)}")
+    else:
+        raise SystemExit(f"usage: {sys.argv[0]} (--root DIR | --mount TYPE SOURCE OPTIONS DIR) --dest PATH")
+    os.chroot(root)
+    os.chdir("/")
+    return rest
+
+
+def main(argv: list[str]) -> int:
+    try:
+        rest = _enter(argv)
+    except OSError as err:
+        sys.stderr.write(f"{err}\n")
+        return 2
+    dest, no_overwrite, chown = "/", False, None
+    while rest:
+        flag = rest.pop(0)
+        if flag == "--dest":
+            dest = rest.pop(0)
+        elif flag == "--no-overwrite-dir-non-dir":
+            no_overwrite = True
+        elif flag == "--chown":
+            uid, _, gid = rest.pop(0).partition(":")
+            chown = (int(uid), int(gid))
+    os.umask(0o022)
+    try:
+        unpack(sys.stdin.buffer, dest, no_overwrite, chown)
+    except UntarError as err:
+        sys.stderr.write(f"{err}\n")
+        return 1
+    except OSError as err:
+        sys.stderr.write(f"{err}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
