@@ -32,6 +32,7 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
         init_path=config.init_path,
     )
     containers.network = NetworkService.for_daemon(config.data_root, config.exec_root)
+    containers.network.events = containers.events
     try:
         asyncio.get_running_loop()
         containers.start_background()

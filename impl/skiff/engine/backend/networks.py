@@ -158,7 +158,16 @@ class NetworkService:
         self.resolvers: dict[str, dns.Server] = {}
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._ready: set[str] = set()
+        self.events: Any = None  # the daemon's EventBus: network create/destroy/connect/disconnect
         self._load(subnet)
+
+    def _emit(self, action: str, net: Net, cid: str = "") -> None:
+        """A network event with dockerd's attributes (``container`` for connect/disconnect)."""
+        if self.events is None:
+            return
+        attrs = {"container": cid} if cid else {}
+        attrs.update({"name": net.name, "type": "bridge"})
+        self.events.publish("network", action, net.id, attrs)
 
     @classmethod
     def for_daemon(cls, data_root: Path, exec_root: Path) -> NetworkService:
@@ -372,6 +381,8 @@ class NetworkService:
                 await self._release_locked(record.id)
                 raise _wrap(err) from err
         self._pending[record.id] = asyncio.ensure_future(self._plumb_all(record, sb, links))
+        for a in sb.attachments:
+            self._emit("connect", self.nets[a.network_id], record.id)
 
     async def _plumb_all(self, record: Container, sb: Sandbox, links: list[str]) -> None:
         started = time.perf_counter()
@@ -591,6 +602,9 @@ class NetworkService:
             return
         await asyncio.to_thread(self._teardown, sb)
         self._forget(cid)
+        for a in sb.attachments:
+            if a.network_id in self.nets:
+                self._emit("disconnect", self.nets[a.network_id], cid)
         if sb.attachments:
             with contextlib.suppress(errdefs.SkiffError):
                 await asyncio.to_thread(self._sync_rules)
@@ -727,6 +741,7 @@ class NetworkService:
                     await self._start_dns(sb)
                 except Exception as err:
                     raise _wrap(err) from err
+                self._emit("connect", net, record.id)
             configs[net.id] = dict(cfg or {})
             self._store_configs(record.id, configs)
 
@@ -744,11 +759,13 @@ class NetworkService:
                     await asyncio.to_thread(bridge.delete_link, a.host_ifname)
                     net.pool.release(a.address)
                     sb.attachments.remove(a)
+                    self._emit("disconnect", net, record.id)  # the endpoint's leave, as dockerd reports it
                 self._save(sb)
                 with contextlib.suppress(errdefs.SkiffError):
                     await asyncio.to_thread(self._sync_rules)
             del configs[net.id]
             self._store_configs(record.id, configs)
+        self._emit("disconnect", net, record.id)
 
     # ---------- inspect ----------
     def _endpoint(self, net: Net, a: Attachment | None, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -941,6 +958,7 @@ class NetworkService:
         )
         self.nets[nid] = net
         self._save_nets()
+        self._emit("create", net)
         return {"Id": nid, "Warning": ""}
 
     async def delete_network(self, ref: str) -> None:
@@ -960,6 +978,7 @@ class NetworkService:
             await asyncio.to_thread(bridge.delete_link, net.bridge)
             with contextlib.suppress(errdefs.SkiffError):
                 await asyncio.to_thread(self._sync_rules)
+        self._emit("destroy", net)
 
     async def prune(self, keep: Callable[[dict[str, Any]], bool]) -> list[str]:
         deleted = []
