@@ -16,12 +16,17 @@ from skiff.core.remotes.registry import Credentials, Registry
 
 MAX_UPLOADS = 5
 CHUNK = 1 << 20
+CHUNKED_UPLOAD_MIN = 64 << 20  # blobs from this size go up in PATCH chunks (resumable)
+UPLOAD_CHUNK = 32 << 20
 
 
 class Pusher:
-    def __init__(self, images: ImageService) -> None:
+    def __init__(self, images: ImageService, chunked_min: int = CHUNKED_UPLOAD_MIN,
+                 chunk_size: int = UPLOAD_CHUNK) -> None:
         self.images = images
         self.store = images.store
+        self.chunked_min = chunked_min
+        self.chunk_size = chunk_size
 
     def _mount_sources(self, domain: str, repo: str, digest: str) -> list[str]:
         """Other repositories of the same registry whose local images hold ``digest``."""
@@ -90,6 +95,16 @@ class Pusher:
         _, location = reg.start_upload(repo)
         total = size or self.store.info(digest).size
         throttle = Throttle(emit) if emit is not None else None
+
+        if total >= self.chunked_min:
+            def sent(offset: int) -> None:
+                if throttle is not None:
+                    throttle.update(Progress(id=lid, status="Pushing", current=offset, total=total))
+
+            with self.store.read(digest) as f:
+                reg.upload_chunks(repo, location, f, total, digest, self.chunk_size, sent)
+            say("Pushed")
+            return
 
         def chunks() -> Iterator[bytes]:
             sent = 0

@@ -10,9 +10,9 @@ import base64
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin
 
 import httpx
@@ -305,6 +305,59 @@ class Registry:
             raise _registry_error(resp, "start upload")
         return False, urljoin(self.base + "/", resp.headers["location"])
 
+    def upload_status(self, repo: str, location: str) -> tuple[str, int]:
+        """(location, bytes the registry holds) of an upload in progress: ``GET`` answers 204 with
+        ``Range: 0-<last byte>`` (``0-0`` when empty)."""
+        resp = self.request("GET", location, f"repository:{repo}:pull,push")
+        if resp.status_code != 204:
+            raise _registry_error(resp, "upload status")
+        last = resp.headers.get("range", "0-0").rpartition("-")[2]
+        held = int(last) + 1 if last.isdigit() and int(last) > 0 else 0
+        return urljoin(self.base + "/", resp.headers.get("location", location)), held
+
+    def upload_chunks(self, repo: str, location: str, f: BinaryIO, size: int, digest: str,
+                      chunk_size: int, progress: Callable[[int], None] | None = None,
+                      retries: int = 3, offset: int = 0) -> None:
+        """The spec's chunked upload: one ``PATCH`` with ``Content-Range: <start>-<end>`` per chunk, each
+        to the location the last answered, then ``PUT ?digest=``. A chunk that fails (connection lost,
+        5xx, 416) is resumed from what the registry says it holds, up to ``retries`` times in a row;
+        ``offset`` resumes an upload another client started (see ``upload_status``)."""
+        scope = f"repository:{repo}:pull,push"
+        failures = 0
+        while offset < size:
+            f.seek(offset)
+            data = f.read(min(chunk_size, size - offset))
+            if not data:
+                raise errdefs.Unknown(f"upload blob {digest}: the local blob is shorter than {size} bytes")
+            headers = {"Content-Type": "application/octet-stream",
+                       "Content-Range": f"{offset}-{offset + len(data) - 1}"}
+            try:
+                resp: httpx.Response | None = self.request("PATCH", location, scope, content=data,
+                                                           headers=headers)
+            except httpx.TransportError:
+                resp = None
+            if resp is not None and resp.status_code == 202:
+                location = urljoin(self.base + "/", resp.headers["location"])
+                offset += len(data)
+                failures = 0
+                if progress is not None:
+                    progress(offset)
+                continue
+            if resp is not None and resp.status_code < 500 and resp.status_code != 416:
+                raise _registry_error(resp, "upload blob")
+            failures += 1
+            if failures > retries:
+                raise (_registry_error(resp, "upload blob") if resp is not None
+                       else errdefs.Unknown(f"upload blob {digest}: connection lost"))
+            location, offset = self.upload_status(repo, location)
+        self._commit_upload(repo, location, digest)
+
+    def _commit_upload(self, repo: str, location: str, digest: str) -> None:
+        sep = "&" if "?" in location else "?"
+        resp = self.request("PUT", f"{location}{sep}digest={digest}", f"repository:{repo}:pull,push")
+        if resp.status_code != 201:
+            raise _registry_error(resp, "commit blob")
+
     def upload(self, repo: str, location: str, chunks: Iterator[bytes], digest: str) -> None:
         """PATCH the data as one chunked request, then PUT with the digest to commit it."""
         scope = f"repository:{repo}:pull,push"
@@ -312,11 +365,7 @@ class Registry:
                             headers={"Content-Type": "application/octet-stream"})
         if resp.status_code != 202:
             raise _registry_error(resp, "upload blob")
-        location = urljoin(self.base + "/", resp.headers["location"])
-        sep = "&" if "?" in location else "?"
-        resp = self.request("PUT", f"{location}{sep}digest={digest}", scope)
-        if resp.status_code != 201:
-            raise _registry_error(resp, "commit blob")
+        self._commit_upload(repo, urljoin(self.base + "/", resp.headers["location"]), digest)
 
 
 def _error_text(resp: httpx.Response) -> str:
