@@ -62,7 +62,7 @@ def load_spec(bundle: str) -> Spec:
     except ValueError as exc:
         raise ContainerError(f"invalid config.json: {exc}") from None
     try:
-        validate_config(config)
+        validate_config(_schema_view(config))
     except InvalidConfig as exc:
         raise ContainerError(f"invalid config.json: {exc}") from None
     spec = Spec.from_dict(config)
@@ -79,6 +79,18 @@ def load_spec(bundle: str) -> Spec:
     if spec.linux.has_user_mappings or spec.linux.namespace("user") is not None:
         raise ContainerError("not implemented: user namespaces are not supported by skiff-runc")
     return spec
+
+
+# runc also takes the recursive forms the schema's enum lacks (Docker and containerd write "rslave")
+_RECURSIVE_PROPAGATION = ("rprivate", "rshared", "rslave", "runbindable")
+
+
+def _schema_view(config: dict[str, object]) -> dict[str, object]:
+    """The config as the schema should see it: a recursive ``rootfsPropagation`` checked as its base form."""
+    linux = config.get("linux")
+    if isinstance(linux, dict) and linux.get("rootfsPropagation") in _RECURSIVE_PROPAGATION:
+        return {**config, "linux": {**linux, "rootfsPropagation": linux["rootfsPropagation"][1:]}}
+    return config
 
 
 def create(root: str, container_id: str, bundle: str, pid_file: str = "", sys: Syscalls | None = None,
@@ -167,8 +179,11 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
     if pid == 0:
         os.close(to_child_w)
         os.close(from_child_r)
-        init.bootstrap(init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
-                                     cgroup_mounts, preserve_fds, seccomp, container_cgroups))
+        init_args = init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
+                                  cgroup_mounts, preserve_fds, seccomp, container_cgroups)
+        init_args.hook_state = {"ociVersion": OCI_VERSION, "id": container_id, "status": "creating",
+                                "bundle": bundle, "annotations": dict(spec.annotations)}
+        init.bootstrap(init_args)
     os.close(to_child_r)
     os.close(from_child_w)
     channel = sync.Channel(from_child_r, to_child_w)
@@ -178,6 +193,9 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
             cgroups.add(pid)
         channel.send(sync.CgroupsReady())
         msg = channel.recv()
+        early = None  # the init may ask for its hooks before the bootstrap has reported its pid
+        if isinstance(msg, sync.Hooks):
+            early, msg = msg, channel.recv()
         if isinstance(msg, sync.Error):
             raise ContainerError(f"unable to start container process: {msg.message}")
         if not isinstance(msg, sync.InitPid):
@@ -185,14 +203,15 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         init_pid = msg.pid
         os.waitpid(pid, 0)
         pid = 0
-        msg = channel.recv()
+        msg = early or channel.recv()
         if isinstance(msg, sync.Hooks):
             from skiff.runtime.hooks import run_hooks
 
             hook_state = {"ociVersion": OCI_VERSION, "id": container_id, "status": "creating",
                           "pid": init_pid, "bundle": bundle, "annotations": dict(spec.annotations)}
-            run_hooks("prestart", spec.hooks.get("prestart"), hook_state)
-            run_hooks("createRuntime", spec.hooks.get("createRuntime"), hook_state)
+            # runc works in the bundle directory: its hooks start there
+            run_hooks("prestart", spec.hooks.get("prestart"), hook_state, cwd=bundle)
+            run_hooks("createRuntime", spec.hooks.get("createRuntime"), hook_state, cwd=bundle)
             channel.send(sync.Resume())
             msg = channel.recv()
         if isinstance(msg, sync.Error):
@@ -245,7 +264,11 @@ def _run_recorded_hooks(root: str, record: ContainerRecord, phase: str) -> None:
     hook_state = _state_dict(root, record)
     for key in ("rootfs", "created", "owner"):
         hook_state.pop(key, None)
-    run_hooks(phase, [Hook.from_dict(h) for h in record.hooks.get(phase, [])], hook_state)
+    if not hook_state.get("pid"):
+        hook_state.pop("pid", None)  # runc's hook state omits a zero pid
+    # poststart starts in the bundle as runc's (which runs it from ``run``/``create`` in the bundle)
+    cwd = record.bundle if phase == "poststart" else ""
+    run_hooks(phase, [Hook.from_dict(h) for h in record.hooks.get(phase, [])], hook_state, cwd=cwd)
 
 
 def oci_state(root: str, container_id: str) -> dict[str, object]:

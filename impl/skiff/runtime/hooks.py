@@ -3,7 +3,8 @@
 When, as runc: ``prestart`` and ``createRuntime`` during create, in the runtime's namespaces, after the
 container's mounts are set up and before pivot_root (the init asks with the ``hooks`` sync message and
 waits for ``resume``); ``poststart`` by ``start`` once the fifo is consumed; ``poststop`` by ``delete``.
-``createContainer``/``startContainer`` (run inside the container) are not supported yet.
+``createContainer`` (after the mounts, before pivot_root, cwd the rootfs) and ``startContainer`` (just before
+the execve) are run by the container's init itself (``init.run_container_hooks``).
 Hooks are forked and exec'd directly: ``subprocess`` costs start-up time and is only needed here.
 """
 
@@ -24,18 +25,18 @@ if TYPE_CHECKING:
 SIGKILL = 9
 
 
-def run_hooks(phase: str, hooks: Iterable[Hook], state: dict[str, object]) -> None:
+def run_hooks(phase: str, hooks: Iterable[Hook], state: dict[str, object], cwd: str = "") -> None:
     data = jsonfast.dumps(state).encode()
     for index, hook in enumerate(hooks):
-        code = run_hook(hook, data)
+        code = run_hook(hook, data, cwd)
         if code == -1:
             raise ContainerError(f"error running {phase} hook #{index}: timeout after {hook.timeout}s")
         if code != 0:
             raise ContainerError(f"error running {phase} hook #{index}: exit status {code}")
 
 
-def run_hook(hook: Hook, stdin: bytes) -> int:
-    """Exit status of the hook (128+signal if killed), -1 on timeout."""
+def run_hook(hook: Hook, stdin: bytes, cwd: str = "") -> int:
+    """Exit status of the hook (128+signal if killed), -1 on timeout; it starts in ``cwd`` if given."""
     env: dict[str, str] = {}
     for item in hook.env:
         key, _, value = item.partition("=")
@@ -46,6 +47,8 @@ def run_hook(hook: Hook, stdin: bytes) -> int:
     if pid == 0:
         try:
             os.dup2(r, 0)
+            if cwd:
+                os.chdir(cwd)
             os.execve(hook.path, argv, env)
         except BaseException as exc:
             os.write(2, f"hook {hook.path}: {exc}\n".encode())

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import resource  # every module the init needs is imported up front: after pivot_root the stdlib is gone
 
-from skiff.runtime import namespaces, rootfs, sync
+from skiff.runtime import hooks, namespaces, rootfs, sync
 from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
@@ -53,8 +53,8 @@ RESET_SIGNALS = (2, 13, 25)  # SIGINT, SIGPIPE, SIGXFSZ
 class InitArgs:
     """What the forked children need; all of it was prepared by ``create`` before forking."""
 
-    __slots__ = ("cgroup_mounts", "channel", "container_cgroups", "fifo_fd", "fifo_path", "preserve_fds",
-                 "rootfs", "seccomp", "spec", "sys")
+    __slots__ = ("cgroup_mounts", "channel", "container_cgroups", "fifo_fd", "fifo_path", "hook_state",
+                 "preserve_fds", "rootfs", "seccomp", "spec", "sys")
 
     def __init__(self, spec: Spec, rootfs: str, fifo_path: str, channel: sync.Channel, sys: Syscalls,
                  cgroup_mounts: dict[str, str], preserve_fds: int = 0,
@@ -72,6 +72,8 @@ class InitArgs:
         self.fifo_fd = -1
         self.preserve_fds = preserve_fds
         self.seccomp = seccomp
+        # the OCI state the in-container hooks (createContainer, startContainer) get, without the pid
+        self.hook_state: dict[str, object] = {}
 
 
 def bootstrap(args: InitArgs) -> None:
@@ -106,6 +108,7 @@ def container_init(args: InitArgs) -> None:
         close_fds(3 + args.preserve_fds)
         if args.seccomp is not None and args.spec.process and args.spec.process.no_new_privileges:
             args.seccomp.load()  # as late as possible, so the filter sees only the execve
+        run_container_hooks(args, "startContainer", "created")
     except BaseException as exc:
         if args.channel.wfd >= 0:
             _report(args.channel, exc)
@@ -132,10 +135,14 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     if linux is not None and linux.namespace("mount") is not None:
         rootfs.prepare(spec, args.rootfs, sys, args.container_cgroups, args.cgroup_mounts)
         wait_for_hooks(args)
+        os.chdir(args.rootfs)
+        run_container_hooks(args, "createContainer", "creating")
         rootfs.pivot_root(args.rootfs, sys)
     else:
         rootfs.make_cwd(spec, args.rootfs)
         wait_for_hooks(args)
+        os.chdir(args.rootfs)
+        run_container_hooks(args, "createContainer", "creating")
         os.chroot(args.rootfs)
         os.chdir("/")
     uts = linux is not None and linux.namespace("uts") is not None
@@ -179,6 +186,8 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     if not process.args:
         raise ContainerError("args must not be empty")
     env = process.env_map()
+    if not env.get("HOME"):
+        env["HOME"] = home_of(process.user.uid)
     path = lookpath(process.args[0], env.get("PATH", ""))
     # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, so restore the defaults
     sys.reset_signals(RESET_SIGNALS)
@@ -193,6 +202,27 @@ def wait_for_hooks(args: InitArgs) -> None:
     msg = args.channel.recv()
     if msg != sync.Resume():
         raise ContainerError(f"hooks failed (sync message {msg!r})")
+
+
+def run_container_hooks(args: InitArgs, phase: str, status: str) -> None:
+    """createContainer (mounts done, before pivot_root, cwd the rootfs) and startContainer (after start,
+    just before execve): run by the init itself, in the container's namespaces, as runc does."""
+    found = args.spec.hooks.get(phase)
+    if found:
+        hooks.run_hooks(phase, found, {**args.hook_state, "pid": os.getpid(), "status": status})
+
+
+def home_of(uid: int) -> str:
+    """runc sets HOME when the config does not: the user's home in the container's /etc/passwd, else /."""
+    try:
+        with open("/etc/passwd", errors="replace") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5]
+    except OSError:
+        pass
+    return "/"
 
 
 def close_fds(first: int) -> None:
@@ -278,7 +308,10 @@ def drop_bounding(caps: Capabilities, sys: Syscalls) -> None:
 
 
 def apply_caps(caps: Capabilities, sys: Syscalls) -> None:
-    sys.capset(_mask(caps.effective), _mask(caps.permitted), _mask(caps.inheritable))
+    try:
+        sys.capset(_mask(caps.effective), _mask(caps.permitted), _mask(caps.inheritable))
+    except OSError as exc:  # runc's wording, e.g. a capability this kernel does not know
+        raise ContainerError(f"unable to apply caps: {os.strerror(exc.errno or 1).lower()}") from None
     for name in caps.ambient:
         sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, _mask((name,)).bit_length() - 1)
 

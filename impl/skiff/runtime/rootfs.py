@@ -1,8 +1,8 @@
 """The container's root filesystem, set up inside its mount namespace before and after pivot_root.
 
 Order follows runc: make / rslave (or ``rootfsPropagation``), bind the rootfs onto itself, mount the
-config's mounts in order, populate /dev (device nodes are bind mounts of the host's, as runc does when it
-cannot mknod), pivot_root, then readonly/masked paths and a read-only root.
+config's mounts in order, populate /dev (mknod, or binds of the host's nodes where mknod is refused, as
+runc), pivot_root, then readonly/masked paths and a read-only root.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ PROPAGATION_OPTIONS = {
     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC, "unbindable": MS_UNBINDABLE,
     "runbindable": MS_UNBINDABLE | MS_REC,
 }
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+           ("tty", 5, 0))
 DEV_SYMLINKS = (("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
                 ("/proc/self/fd/2", "stderr"))
 
@@ -112,17 +113,34 @@ def prepare(spec: Spec, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
     linux = spec.linux
     propagation = PROPAGATION_OPTIONS.get(linux.rootfs_propagation if linux else "", MS_SLAVE | MS_REC)
     sys.mount("", "/", "", propagation, "")
+    parent_mount_private(rootfs, sys)
     sys.mount(rootfs, rootfs, "bind", MS_BIND | MS_REC, "")
     dev_is_bind = False
+    cgroupns = linux is not None and linux.namespace("cgroup") is not None
     for m in spec.mounts:
         if os.path.normpath(m.destination) == "/dev" and m.type == "bind":
             dev_is_bind = True
-        mount_one(m, rootfs, sys, own_cgroups, cgroup_mounts)
+        mount_one(m, rootfs, sys, own_cgroups, cgroup_mounts, cgroupns)
     if not dev_is_bind:
         setup_dev(rootfs, sys)
     if linux is not None and linux.devices:
         create_devices(linux.devices, rootfs, sys)
     make_cwd(spec, rootfs)
+
+
+def parent_mount_private(rootfs: str, sys: Syscalls) -> None:
+    """pivot_root refuses a new root whose parent mount is shared (``rootfsPropagation: shared``): make that
+    mount private, as runc's rootfsParentMountPrivate."""
+    best, shared = "", False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split(" - ", 1)[0].split()
+            point = fields[4].replace("\\040", " ")
+            inside = rootfs == point or rootfs.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, shared = point, any(o.startswith("shared:") for o in fields[6:])
+    if shared:
+        sys.mount("", best, "", MS_PRIVATE, "")
 
 
 def create_devices(devices: tuple[Mapping[str, Any], ...], rootfs: str, sys: Syscalls) -> None:
@@ -158,12 +176,12 @@ def make_cwd(spec: Spec, rootfs: str) -> None:
 
 
 def mount_one(m: Mount, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
-              cgroup_mounts: dict[str, str]) -> None:
+              cgroup_mounts: dict[str, str], cgroupns: bool = False) -> None:
     dest = secure_join(rootfs, m.destination)
     flags, propagation, data = parse_options(m.options)
     is_bind = m.type == "bind" or flags & MS_BIND
     if m.type == "cgroup":
-        mount_cgroups(dest, flags, sys, own_cgroups, cgroup_mounts)
+        mount_cgroups(dest, flags, sys, own_cgroups, cgroup_mounts, cgroupns)
         return
     if is_bind:
         if not os.path.exists(m.source):
@@ -181,32 +199,49 @@ def mount_one(m: Mount, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
 
 
 def mount_cgroups(dest: str, flags: int, sys: Syscalls, own_cgroups: dict[str, str],
-                  cgroup_mounts: dict[str, str]) -> None:
-    """cgroup v1: a tmpfs with one read-only bind per hierarchy of the container's own cgroup (like runc)."""
+                  cgroup_mounts: dict[str, str], cgroupns: bool = False) -> None:
+    """As runc 1.1. cgroup v1: a tmpfs (read-write even when the cgroup mount is ``ro``) with one mount
+    per hierarchy (read-only if the cgroup mount is): a bind of the container's own cgroup, or in a
+    cgroup namespace a fresh mount (whose root is the container's cgroup). Unified-only: a cgroup2 mount."""
     _make_target(dest, is_dir=True)
+    if list(cgroup_mounts) == ["unified"]:
+        sys.mount("cgroup2", dest, "cgroup2", flags, "")
+        return
     base = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
     sys.mount("tmpfs", dest, "tmpfs", base, "mode=755")
-    for name, mountpoint in sorted(cgroup_mounts.items()):
-        if name == "unified" and len(cgroup_mounts) > 1:
+    for name, mountpoint in cgroup_mounts.items():  # the host's mount order, as runc
+        if name == "unified":
             continue  # hybrid layout: runc shows only the v1 hierarchies
         sub = os.path.join(dest, os.path.basename(mountpoint))
         os.makedirs(sub, exist_ok=True)
+        if cgroupns:
+            source = "systemd" if name == "name=systemd" else "cgroup"
+            sys.mount(source, sub, "cgroup", flags, name)
+            continue
         source = os.path.join(mountpoint, own_cgroups.get(name, "/").lstrip("/"))
         sys.mount(source, sub, "", MS_BIND | MS_REC, "")
-        sys.mount(source, sub, "", MS_BIND | MS_REMOUNT | MS_RDONLY | base, "")
-    if flags & MS_RDONLY:
-        sys.mount("tmpfs", dest, "", MS_REMOUNT | MS_RDONLY | base, "mode=755")
+        sys.mount(source, sub, "", MS_BIND | MS_REMOUNT | (flags & MS_RDONLY) | base, "")
 
 
 def setup_dev(rootfs: str, sys: Syscalls) -> None:
+    """runc's default devices made with mknod (0666, root-owned); a bind of the host's node where mknod is
+    refused."""
     dev = os.path.join(rootfs, "dev")
     os.makedirs(dev, exist_ok=True)
-    for name in DEVICES:
+    for name, major, minor in DEVICES:
         target = os.path.join(dev, name)
-        if not os.path.exists(f"/dev/{name}"):
+        if os.path.lexists(target):
+            os.unlink(target)
+        try:
+            os.mknod(target, 0o20666, os.makedev(major, minor))
+        except PermissionError:
+            if not os.path.exists(f"/dev/{name}"):
+                continue
+            _make_target(target, is_dir=False)
+            sys.mount(f"/dev/{name}", target, "", MS_BIND, "")
             continue
-        _make_target(target, is_dir=False)
-        sys.mount(f"/dev/{name}", target, "", MS_BIND, "")
+        os.chmod(target, 0o666)
+        os.chown(target, 0, 0)
     ptmx = os.path.join(dev, "ptmx")
     if os.path.lexists(ptmx):
         os.unlink(ptmx)

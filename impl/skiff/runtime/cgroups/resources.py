@@ -133,13 +133,13 @@ def device_rule(rule: Mapping[str, Any]) -> str:
     return f"{kind} {major}:{minor} {access}"
 
 
-# What runc allows after the spec's own rules (libcontainer's AllowedDevices): mknod of anything, and the
-# devices every container gets (null, random, full, tty, zero, urandom, console, pts, ptmx, tun).
+# What runc 1.1 allows after the spec's own rules (libcontainer's AllowedDevices): mknod of anything, and
+# the devices every container gets (null, random, full, tty, zero, urandom, pts, ptmx, tun).
 ALLOWED_DEVICES: tuple[dict[str, Any], ...] = tuple(
     {"allow": True, "type": kind, "major": major, "minor": minor, "access": access}
     for kind, major, minor, access in (
         ("c", None, None, "m"), ("b", None, None, "m"), ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"),
-        ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 5, 1, "rwm"),
+        ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"),
         ("c", 136, None, "rwm"), ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"),
     )
 )
@@ -155,8 +155,36 @@ def device_rules(resources: Mapping[str, Any], devices: list[Mapping[str, Any]])
 
 
 def _devices(path: str, rules: list[Mapping[str, Any]]) -> None:
+    for allow, rule in emulate(rules):
+        _write(path, "devices.allow" if allow else "devices.deny", rule)
+
+
+def emulate(rules: list[Mapping[str, Any]]) -> list[tuple[bool, str]]:
+    """The writes that leave the device cgroup as ``rules`` applied in order would, as runc's emulator does:
+    the default ("a" allow or deny) first, then the exceptions merged per device and sorted by type,
+    major, minor (wildcards first), so ``devices.list`` reads the same as under runc."""
+    default_allow = True
+    exceptions: dict[tuple[str, int, int], set[str]] = {}
     for rule in rules:
-        _write(path, "devices.allow" if rule.get("allow") else "devices.deny", device_rule(rule))
+        text = device_rule(rule)  # validates
+        kind, numbers, access = text.split()
+        major, minor = (-1 if n == "*" else int(n) for n in numbers.split(":"))
+        allow = bool(rule.get("allow"))
+        if kind == "a" and major < 0 and minor < 0 and set(access) == set("rwm"):
+            default_allow, exceptions = allow, {}
+            continue
+        key = (kind, major, minor)
+        if allow != default_allow:
+            exceptions.setdefault(key, set()).update(access)
+        elif key in exceptions:
+            exceptions[key] -= set(access)
+            if not exceptions[key]:
+                del exceptions[key]
+    out = [(default_allow, "a *:* rwm")]
+    for (kind, major, minor), allowed in sorted(exceptions.items()):
+        numbers = f"{'*' if major < 0 else major}:{'*' if minor < 0 else minor}"
+        out.append((not default_allow, f"{kind} {numbers} {''.join(a for a in 'rwm' if a in allowed)}"))
+    return out
 
 
 def _write(path: str, name: str, value: str) -> None:
