@@ -15,7 +15,8 @@ from behave import given, then, when
 from conformance.harness import cli
 from conformance.harness.world import poll
 
-_KEYS = {"ctrl-p": "C-p", "ctrl-q": "C-q", "ctrl-c": "C-c", "ctrl-d": "C-d", "enter": "Enter"}
+_KEYS = {"ctrl-p": "C-p", "ctrl-q": "C-q", "ctrl-c": "C-c", "ctrl-d": "C-d", "enter": "Enter",
+         "ctrl-a": "C-a", "x": "x"}
 
 
 def _unescape(text: str) -> str:
@@ -146,9 +147,11 @@ def step_shows_match(context: Any, pattern: str) -> None:
 @then("the terminal command exits with {code:d}")
 def step_term_exit(context: Any, code: int) -> None:
     term = _terminal(context)
-    line = poll(lambda: next((ln for ln in term.screen().splitlines() if ln.startswith("EXIT=")), None),
-                what="the command's exit")
-    assert line.strip() == f"EXIT={code}", f"{line!r} != EXIT={code}\n{term.screen()}"
+    # a detached `docker run -it` leaves the shell's prompt on the line: "/ # EXIT=0"
+    line = poll(lambda: next((ln for ln in term.screen().splitlines() if re.search(r"EXIT=\d+\s*$", ln)),
+                             None), what="the command's exit")
+    got = line.strip().rsplit("EXIT=", 1)[1]
+    assert got == str(code), f"{line!r} != EXIT={code}\n{term.screen()}"
 
 
 @when('I remember the exec from the response as "{key}"')

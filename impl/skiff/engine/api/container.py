@@ -10,6 +10,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
+from skiff.engine import detachkeys
 from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
 from skiff.engine.bodies import declares_body
@@ -210,21 +211,23 @@ async def attach(
     stdin: bool = False,
     stdout: bool = False,
     stderr: bool = False,
+    detach_keys: str | None = None,
     **_: Any,
 ) -> Response:
     backend = _backend()
     try:
+        keys = detachkeys.parse(detach_keys or "")
         record = backend.get(id_)
+    except ValueError:
+        return Response(f"Invalid detach keys ({detach_keys}) provided\r\n".encode(), status_code=400,
+                        media_type=RAW_STREAM)
     except errdefs.NotFound as err:
         # dockerd answers this one in plain text with the stream's content type
         return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
     output = backend.attach(id_, stdout, stderr, stream, logs)
     interactive.attached(backend, record)
     tty = bool(record.config.get("Tty"))
-
-    async def pump(chunks: AsyncIterator[bytes]) -> None:
-        await interactive.pump_stdin(backend, record.id, chunks)
-
+    output, pump = interactive.attach_io(backend, record, output, keys if stdin and stream else None)
     return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM,
                           stdin=pump if stdin and stream else None)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.responses import Response
@@ -29,10 +28,7 @@ async def start(id_: str, exec_start_config: Any = None, **_: Any) -> Response:
         await backend.start_detached(id_)
         return Response(status_code=200)
     ex, output = await backend.start_attached(id_)
-
-    async def pump(chunks: AsyncIterator[bytes]) -> None:
-        await backend.pump_stdin(ex, chunks)
-
+    output, pump = backend.attach_io(ex, output)
     return HijackResponse(output, media_type=RAW_STREAM if ex.tty else MULTIPLEXED_STREAM, stdin=pump)
 
 

@@ -13,16 +13,21 @@ import contextlib
 import copy
 import json
 import logging
+import os
 import secrets
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from skiff import errdefs
+from skiff.engine import detachkeys
 from skiff.engine.backend import runspec
 from skiff.engine.streams import StdcopyDecoder, StdType, encode_frame
 
 log = logging.getLogger(__name__)
+
+DETACH_FAREWELL = b"exec attach failed: error on attach stdin: read escape sequence\r\n"
 
 ALL_CAPS = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -47,6 +52,7 @@ class ExecRecord:
     size: tuple[int, int] | None = None  # (height, width) asked for before the process ran
     done: asyncio.Event = field(default_factory=asyncio.Event)
     stdin_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    detached: bool = False  # the client typed the detach keys (dockerd 20.10 then ends the exec)
 
     @property
     def tty(self) -> bool:
@@ -87,9 +93,14 @@ class ExecBackend:
     # ---------- create ----------
     async def create(self, ref: str, config: dict[str, Any]) -> str:
         record = self._running_container(ref)
+        keys = str(config.get("DetachKeys") or "")
+        try:
+            detachkeys.parse(keys)
+        except ValueError:
+            raise errdefs.Unknown(f"Invalid escape keys ({keys}) provided") from None
         exec_id = secrets.token_hex(32)
         self.execs[exec_id] = ExecRecord(exec_id, record.id, dict(config))
-        self.containers._publish(record, f"exec_create: {' '.join(self.execs[exec_id].cmd)}",
+        self.containers._publish(record, f"exec_create: {_event_cmd(self.execs[exec_id].cmd)}",
                                  execID=exec_id)
         return exec_id
 
@@ -148,7 +159,7 @@ class ExecBackend:
         if ex.size is not None and ex.tty:  # the CLI resizes as soon as it has the upgrade answer
             with contextlib.suppress(errdefs.SkiffError):
                 await self.core.tasks_resize(record.id, ex.size[1], ex.size[0], exec_id=ex.id)
-        self.containers._publish(record, f"exec_start: {' '.join(ex.cmd)}", execID=ex.id)
+        self.containers._publish(record, f"exec_start: {_event_cmd(ex.cmd)}", execID=ex.id)
         reaper = asyncio.ensure_future(self._reap(ex, record))
         self.containers._background.add(reaper)
         reaper.add_done_callback(self.containers._background.discard)
@@ -156,7 +167,7 @@ class ExecBackend:
     async def _reap(self, ex: ExecRecord, record: Any) -> None:
         try:
             state = await self.core.tasks_wait_exec(record.id, ex.id)
-            ex.exit_code = int(state.exit_status)
+            ex.exit_code = 126 if ex.detached else int(state.exit_status)
         except errdefs.SkiffError as err:
             log.warning("exec %s: wait failed: %s", ex.id, err)
             ex.exit_code = ex.exit_code if ex.exit_code is not None else 137
@@ -199,6 +210,30 @@ class ExecBackend:
                 stream.cancel()
 
         return ex, output()
+
+    def attach_io(
+        self, ex: ExecRecord, output: AsyncIterator[bytes]
+    ) -> tuple[AsyncIterator[bytes], Callable[[AsyncIterator[bytes]], Awaitable[None]]]:
+        """The hijacked start's output and stdin pump. With a terminal and stdin, the detach keys end the
+        stream as dockerd 20.10 does: its error line, the exec reported ended with 126, its process killed."""
+        if not (ex.tty and ex.config.get("AttachStdin")):
+            async def pump(chunks: AsyncIterator[bytes]) -> None:
+                await self.pump_stdin(ex, chunks)
+
+            return output, pump
+        detach = detachkeys.Detach(detachkeys.parse(str(ex.config.get("DetachKeys") or "")),
+                                   on_detach=lambda: self._detached(ex))
+
+        async def pump_detachable(chunks: AsyncIterator[bytes]) -> None:
+            await self.pump_stdin(ex, detach.stdin(chunks))
+
+        return detach.output(output, farewell=DETACH_FAREWELL), pump_detachable
+
+    def _detached(self, ex: ExecRecord) -> None:
+        ex.detached, ex.running, ex.exit_code = True, False, 126
+        if ex.pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(ex.pid, signal.SIGKILL)  # host PID of a process the shim has not reaped yet
 
     async def pump_stdin(self, ex: ExecRecord, chunks: AsyncIterator[bytes]) -> None:
         if not ex.config.get("AttachStdin"):
@@ -245,6 +280,11 @@ class ExecBackend:
             "Running": ex.running,
             "Pid": ex.pid,
         }
+
+
+def _event_cmd(cmd: list[str]) -> str:
+    """dockerd's ``entrypoint + " " + args``: "sh " for a bare ``sh``."""
+    return f"{cmd[0]} {' '.join(cmd[1:])}" if cmd else " "
 
 
 _BACKENDS: dict[int, ExecBackend] = {}

@@ -8,10 +8,11 @@ closes the container's stdin (Docker's rule); otherwise the stdin stays open for
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from skiff import errdefs
+from skiff.engine import detachkeys
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,31 @@ async def pump_stdin(backend: Any, ref: str, chunks: AsyncIterator[bytes]) -> No
         await backend.core.tasks_stdin(record.id, chunks, close_on_eof=close_on_eof)
     except errdefs.SkiffError as err:
         log.debug("stdin of %s: %s", record.id, err)
+
+
+def attach_io(
+    backend: Any, record: Any, output: AsyncIterator[bytes], keys: bytes | None
+) -> tuple[AsyncIterator[bytes], Callable[[AsyncIterator[bytes]], Awaitable[None]]]:
+    """The attach's output and stdin pump; with a terminal and stdin, the detach keys end the attach
+    (the container keeps running, its stdin stays open) with dockerd's ``detach`` event."""
+    if keys is None or not record.config.get("Tty"):
+        async def pump(chunks: AsyncIterator[bytes]) -> None:
+            await pump_stdin(backend, record.id, chunks)
+
+        return output, pump
+
+    detach = detachkeys.Detach(keys, on_detach=lambda: _publish(backend, record, "detach"))
+
+    async def pump_detachable(chunks: AsyncIterator[bytes]) -> None:
+        await pump_stdin(backend, record.id, detach.stdin(chunks))
+
+    return detach.output(output), pump_detachable
+
+
+def _publish(backend: Any, record: Any, action: str) -> None:
+    publish = getattr(backend, "_publish", None)
+    if publish is not None:
+        publish(record, action)
 
 
 def attached(backend: Any, record: Any) -> None:
