@@ -169,6 +169,43 @@ def step_reference_pushed_random(context: Any, ref: str) -> None:
         _reference(world, "rmi", image_id)
 
 
+def _random_layer_tar(size: int) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("random.bin")
+        info.size = size
+        tf.addfile(info, io.BytesIO(os.urandom(size)))
+    return buf.getvalue()
+
+
+@given('the target has a one-layer image of {mib:d} MiB of random data as "{ref}"')
+def step_target_random_image(context: Any, mib: int, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    result = cli.run(world.target.host, ["docker", "import", "-", ref], stdin=_random_layer_tar(mib << 20))
+    assert result.exit_code == 0, result.stderr
+    world.image_refs.append(ref)
+
+
+@when('the reference runs docker pull "{ref}"')
+def step_reference_pulls(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    _untag_on_reference(world, ref)
+    world.last_cli = cli.run(make_target("docker").host, ["docker", "pull", ref])
+
+
+@then('the reference\'s image "{ref}" has the target\'s layers')
+def step_same_layers(context: Any, ref: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    fmt = "{{json .RootFS.Layers}}"
+    here = cli.run(world.target.host, ["docker", "image", "inspect", "--format", fmt, ref])
+    there = _reference(world, "image", "inspect", "--format", fmt, ref)
+    assert here.exit_code == 0, here.stderr
+    assert json.loads(here.stdout) == json.loads(there.stdout), (here.stdout, there.stdout)
+
+
 @given('the registry serves corrupt data for the layers of "{ref}"')
 def step_corrupt_layers(context: Any, ref: str) -> None:
     world = _w(context)
