@@ -94,3 +94,19 @@ Feature: user-defined bridge networks: name resolution, aliases, connect, inspec
     When I run "docker network ls --filter type=builtin --format {{.Name}}"
     Then the command succeeds
     And stdout is "bridge\nhost\nnone\n"
+
+  Scenario: verbose inspect of a local network answers as the plain one
+    Given a network "net"
+    And I ran "docker run -d --name <c> --network <net> busybox sleep 60" successfully
+    When I run "docker network inspect -v -f '{{.Name}} {{len .Containers}} {{len .Services}} {{.Scope}}' <net>"
+    Then the command succeeds
+    And stdout is "<net> 1 0 local\n"
+
+  Scenario: inspect in another scope than local finds no local network
+    Given a network "net"
+    When I send GET /networks/<net>?scope=swarm
+    Then the status is 404
+    And the error message is "network <net> not found"
+    When I send GET /networks/<net>?scope=local
+    Then the status is 200
+    And the response JSON field "Scope" is "local"

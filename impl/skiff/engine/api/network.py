@@ -68,8 +68,10 @@ async def list_(filters: str | None = None, **_: Any) -> Response:
 
 
 async def inspect(id_: str, verbose: bool = False, scope: str | None = None, **_: Any) -> Response:
+    """``verbose`` adds nothing for a local network (dockerd 20.10 adds Services only for swarm ones);
+    every network here is local, so another ``scope`` finds none."""
     net = _networks()
-    if net is None:
+    if net is None or (scope and scope != "local"):
         raise errdefs.NotFound(f"network {id_} not found")
     return json_response(net.find_network(id_))
 

@@ -605,6 +605,7 @@ class ContainerService:
                 spec = runspec.build_spec(record, self.init_path)
                 if self.network is not None:
                     net_specopts.with_network_namespace(self.network.netns_path(record.id))(spec)
+                    net_specopts.with_link_env(self.network.link_envs.get(record.id, []))(spec)
             except errdefs.SkiffError as err:
                 await self._release_network(record.id)
                 self._start_failed(record, str(err), 128)
@@ -910,6 +911,8 @@ class ContainerService:
             self.store.release(wanted, record.id)
             raise
         self.store.release(old, record.id)
+        if self.network is not None:
+            self.network.rename(record.id, record.name)
         self._publish(record, "rename", oldName=old)
 
     # ---------- delete / prune ----------

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from skiff import errdefs
+from skiff.engine.backend import links as links_mod
 from skiff.engine.backend import timefmt
 from skiff.engine.backend.record import Container
 from skiff.network import bridge, dns, ipam, netns, nft
@@ -159,6 +160,7 @@ class NetworkService:
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._ready: set[str] = set()
         self.events: Any = None  # the daemon's EventBus: network create/destroy/connect/disconnect
+        self.link_envs: dict[str, list[str]] = {}  # cid -> its --link variables, made by setup
         self._load(subnet)
 
     def _emit(self, action: str, net: Net, cid: str = "") -> None:
@@ -354,6 +356,7 @@ class NetworkService:
         configs = self.endpoint_configs(record)
         if not configs:
             raise errdefs.NotFound(f"network {mode} not found")
+        self.link_envs.pop(record.id, None)
         links = self._links(record, lookup) if self.nets[next(iter(configs))].default else []
         await self._settle(record.id)
         async with self.lock:
@@ -561,6 +564,13 @@ class NetworkService:
                         out.append(a.address)
         return out
 
+    def rename(self, cid: str, name: str) -> None:
+        """``docker rename``: the embedded DNS answers the new name and no longer the old one."""
+        sb = self.sandboxes.get(cid)
+        if sb is not None and sb.owned:
+            sb.name = name.lstrip("/")
+            self._save(sb)
+
     async def _start_dns(self, sb: Sandbox) -> None:
         if sb.cid in self.resolvers or not self._user_defined(sb):
             return
@@ -673,6 +683,12 @@ class NetworkService:
                     f"Cannot link to a non running container: {other.name} AS {record.name}/{alias}"
                 )
             out.append(f"{osb.primary.address}\t{alias} {other.short_id} {other.name.lstrip('/')}")
+            self.link_envs.setdefault(record.id, []).extend(
+                links_mod.link_env(
+                    record.name, alias, osb.primary.address, other.config.get("Env"),
+                    other.config.get("ExposedPorts"),
+                )
+            )
         return out
 
     @staticmethod
