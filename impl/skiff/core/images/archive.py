@@ -124,7 +124,7 @@ def _docker_save(sp: _Spool, store: Store) -> list[ArchiveImage]:
     return out
 
 
-def _pick_manifest(store: Store, desc: dict[str, Any]) -> dict[str, Any]:
+def pick_manifest(store: Store, desc: dict[str, Any]) -> dict[str, Any]:
     """Follow an index down to the linux/amd64 manifest (or the only one)."""
     for _ in range(8):
         if desc.get("mediaType") not in mt.INDEXES:
@@ -144,7 +144,7 @@ def _oci_layout(sp: _Spool, store: Store) -> list[ArchiveImage]:
     index = _json(sp.small["index.json"], "index.json")
     for top in index.get("manifests") or []:
         try:
-            desc = _pick_manifest(store, top)
+            desc = pick_manifest(store, top)
             manifest = _json(read_blob(store, desc["digest"]), desc["digest"])
             layers = [ArchiveLayer(lay["digest"], lay["mediaType"], int(lay["size"]))
                       for lay in manifest.get("layers") or []]

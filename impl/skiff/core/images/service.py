@@ -6,8 +6,10 @@ the writes of image records against garbage collection.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import tarfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from skiff.core.diff.apply import CHUNK, decompressed
 from skiff.core.events import Event
 from skiff.core.images import mediatypes as mt
 from skiff.core.images import references
-from skiff.core.images.archive import ArchiveImage, read_archive
+from skiff.core.images.archive import ArchiveImage, pick_manifest, read_archive
 from skiff.core.images.unpack import Layer, Unpacker, chain_ids
 from skiff.core.leases import Lease, Leases
 from skiff.core.metadata.store import ImageRecord, MetadataStore, dangling_name
@@ -28,6 +30,10 @@ from skiff.core.snapshots.snapshotter import Snapshotter
 from skiff.core.timeutil import now
 
 _HEX = re.compile(r"^[a-f0-9]{1,64}$")
+PARENT_LABEL = "io.skiff.image.parent"  # the image a commit was made over (Docker's Parent)
+LAYER_SIZES_LABEL = "io.skiff.image.layer-sizes"  # JSON list: each layer's own size (docker history)
+# OCI layer types written into a Docker schema2 manifest of a commit over an OCI image
+_DOCKER_LAYER_TYPES = {mt.OCI_LAYER: mt.DOCKER_LAYER, mt.OCI_LAYER_GZIP: mt.DOCKER_LAYER_GZIP}
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,10 @@ class ImageService:
         config = read_blob(self.store, rec.config_digest)
         diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids", []))
         chains = chain_ids(diff_ids)
-        size = sum(self.meta.layer_size(c) for c in chains)
+        sizes = [self.meta.layer_size(c) for c in chains]
         top = chains[-1] if chains else ""
-        return Image("" if rec.dangling else rec.name, rec, config, diff_ids, top, size)
+        reported = dataclasses.replace(rec, labels={**rec.labels, LAYER_SIZES_LABEL: json.dumps(sizes)})
+        return Image("" if rec.dangling else rec.name, reported, config, diff_ids, top, sum(sizes))
 
     def _by_id(self, ref: str) -> ImageRecord | None:
         """Full ID, ``sha256:``-prefixed or bare short ID, or a manifest digest."""
@@ -171,9 +178,10 @@ class ImageService:
         self.publish(Event("/images/create", attributes={"name": name}))
         return rec
 
-    def _record(self, names: list[str], manifest: str, media_type: str, size: int, config: str) -> list[str]:
+    def _record(self, names: list[str], manifest: str, media_type: str, size: int, config: str,
+                labels: dict[str, str] | None = None) -> list[str]:
         """Record an image under ``names`` (normalised) or, with none, as dangling; returns the names."""
-        base = ImageRecord("", media_type, manifest, size, config, now())
+        base = ImageRecord("", media_type, manifest, size, config, now(), labels or {})
         if not names:
             if not self.meta.images_by_config(config):
                 self._set_name(dangling_name(config), base)
@@ -200,9 +208,16 @@ class ImageService:
         return digest, len(data)
 
     def import_(self, stream: BinaryIO, opts: ImportOptions) -> Image:
-        """A rootfs tar (plain or gzip) becomes a one-layer image with an uncompressed layer blob."""
+        """A rootfs tar (plain or gzip) becomes a one-layer image with an uncompressed layer blob.
+
+        With ``parent`` in the partial config (a commit), the tar is a diff: the image is the parent's
+        layers plus this one (none when the diff is empty), with the parent's history continued."""
         if opts.name:
             references.normalise(opts.name)  # reject a bad name before reading the data
+        partial = dict(opts.config)
+        parent_ref = str(partial.pop("parent", "") or "")
+        if parent_ref:
+            return self._commit(stream, opts, partial, parent_ref)
         with self.leases.lease() as lease:
             try:
                 src = decompressed(stream)
@@ -234,6 +249,83 @@ class ImageService:
                 self._collect_after_failure(lease)
                 raise
         return self.get(names[0] if names else config_digest)
+
+    def _parent_image(self, ref: str) -> Image | None:
+        try:
+            return self._image(self.resolve(ref)[0])
+        except errdefs.NotFound:
+            return None
+
+    def _base_layers(self, parent: Image) -> list[dict[str, Any]]:
+        """The parent's layer descriptors, from its manifest (an index is followed to linux/amd64)."""
+        rec = parent.record
+        desc = pick_manifest(self.store, {"mediaType": rec.target_media_type, "digest": rec.target_digest})
+        manifest = json.loads(read_blob(self.store, desc["digest"]))
+        layers = [dict(lay) for lay in manifest.get("layers") or []]
+        if len(layers) != len(parent.diff_ids):
+            raise errdefs.FailedPrecondition(f"image {rec.config_digest} has {len(parent.diff_ids)} diff IDs "
+                                             f"but {len(layers)} layers")
+        for lay in layers:
+            lay["mediaType"] = _DOCKER_LAYER_TYPES.get(lay.get("mediaType", ""), lay.get("mediaType"))
+            lay.pop("annotations", None)
+        return layers
+
+    def _commit(
+        self, stream: BinaryIO, opts: ImportOptions, partial: dict[str, Any], parent_ref: str
+    ) -> Image:
+        parent = self._parent_image(parent_ref)
+        if parent is None:  # the base went away (rmi -f): a one-layer image of the whole tree, as import
+            return self.import_(stream, dataclasses.replace(opts, config=partial))
+        with self.leases.lease() as lease:
+            try:
+                base_layers = self._base_layers(parent)
+                for lay in base_layers:
+                    lease.add(str(lay["digest"]))
+                src = decompressed(stream)
+                w = self.store.writer()
+                try:
+                    while chunk := src.read(CHUNK):
+                        w.write(chunk)
+                    diff_id = w.commit()
+                    layer_size = w.offset
+                except BaseException:
+                    w.abort()
+                    raise
+                lease.add(diff_id)
+                empty = self._empty_tar(diff_id)
+                base = json.loads(parent.config)
+                config = _child_config(base, partial, opts, diff_id, empty, now())
+                config_digest, config_size = self._store_json(config, lease)
+                new_layers = [] if empty else [{"mediaType": mt.DOCKER_LAYER, "size": layer_size,
+                                                "digest": diff_id}]
+                manifest = {
+                    "schemaVersion": 2,
+                    "mediaType": mt.DOCKER_MANIFEST,
+                    "config": {"mediaType": mt.DOCKER_CONFIG, "size": config_size, "digest": config_digest},
+                    "layers": base_layers + new_layers,
+                }
+                manifest_digest, manifest_size = self._store_json(manifest, lease)
+                layers = [Layer(str(lay["digest"]), d)
+                          for lay, d in zip(base_layers, parent.diff_ids, strict=True)]
+                if not empty:
+                    layers.append(Layer(diff_id, diff_id))
+                self.unpacker.unpack(layers, lease)
+                with self.lock:
+                    names = self._record([opts.name] if opts.name else [], manifest_digest,
+                                         mt.DOCKER_MANIFEST, manifest_size, config_digest,
+                                         {PARENT_LABEL: parent.record.config_digest})
+            except BaseException:
+                self._collect_after_failure(lease)
+                raise
+        return self.get(names[0] if names else config_digest)
+
+    def _empty_tar(self, digest: str) -> bool:
+        """A diff without a single member (Docker leaves such a layer out of a commit)."""
+        try:
+            with self.store.read(digest) as f, tarfile.open(fileobj=f, mode="r|") as tf:
+                return tf.next() is None
+        except (tarfile.TarError, EOFError):
+            return False
 
     def load(self, stream: BinaryIO) -> list[Loaded]:
         with self.leases.lease() as lease:
@@ -326,6 +418,38 @@ class ImageService:
     def collect(self) -> gc.Collected:
         with self.lock:
             return gc.collect(self.store, self.snapshotter, self.meta, self.leases.leased())
+
+
+def _child_config(
+    base: dict[str, Any], partial: dict[str, Any], opts: ImportOptions, diff_id: str, empty: bool,
+    created: str,
+) -> dict[str, Any]:
+    """dockerd's NewChildImage: the parent's rootfs and history continued by one entry, its platform kept;
+    the rest (config, container, container_config, author, docker_version) comes from the caller."""
+    history: dict[str, Any] = {"created": created}
+    if partial.get("author"):
+        history["author"] = partial["author"]
+    if opts.created_by:
+        history["created_by"] = opts.created_by
+    if opts.comment:
+        history["comment"] = opts.comment
+    if empty:
+        history["empty_layer"] = True
+    diff_ids = list((base.get("rootfs") or {}).get("diff_ids") or [])
+    config: dict[str, Any] = {"created": created}
+    for key in ("container", "container_config", "docker_version", "author", "config"):
+        if partial.get(key):
+            config[key] = partial[key]
+    config["architecture"] = base.get("architecture", "amd64")
+    if base.get("variant"):
+        config["variant"] = base["variant"]
+    config["os"] = base.get("os", "linux")
+    config["rootfs"] = {"type": "layers", "diff_ids": diff_ids + ([] if empty else [diff_id])}
+    config["history"] = [*(base.get("history") or []), history]
+    for key in ("os.version", "os.features"):
+        if base.get(key):
+            config[key] = base[key]
+    return config
 
 
 def _import_config(opts: ImportOptions, diff_id: str, created: str) -> dict[str, Any]:

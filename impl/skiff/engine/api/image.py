@@ -85,7 +85,7 @@ async def commit(
     config = (
         container_config if isinstance(container_config, dict) else body if isinstance(body, dict) else None
     )
-    image_id = await containers.commit(container, repo, tag, comment, author, lines, config)
+    image_id = await containers.commit(container, repo, tag, comment, author, lines, config, pause)
     return json_response({"Id": image_id}, status=201)
 
 

@@ -1278,28 +1278,12 @@ class ContainerService:
         author: str | None = None,
         changes: list[str] | None = None,
         config: dict[str, Any] | None = None,
+        pause: bool = True,
     ) -> str:
-        """A new image of the container's filesystem. The core imports it as one (squashed) layer:
-        the image runs like dockerd's commit, but its RootFS has one layer instead of base + diff."""
-        record = self.store.get(ref)
-        layers = self._layers(record)
-        name, _partial, _comment = self.images.import_options(repo, tag, [], comment)
-        new_config = copy.deepcopy(record.config)
-        for key, value in (config or {}).items():
-            if value not in (None, "", [], {}, False, 0):
-                new_config[key] = copy.deepcopy(value)
-        changes_mod.apply(new_config, changes or [])
-        image_config = {
-            "config": new_config,
-            "container": record.id,
-            "container_config": record.config,
-            "author": author or "",
-            "comment": comment or "",
-        }
-        image = await self.images.core.images_import(
-            export_mod.stream(layers, init_layer=False), name=name, config=image_config, comment=comment or ""
-        )
-        return str(image.id)
+        """A new image: the container's image's layers plus its own diff (engine/backend/commit.py)."""
+        from skiff.engine.backend import commit as commit_mod
+
+        return await commit_mod.commit(self, ref, repo, tag, comment, author, changes, config, pause)
 
     def _layers(self, record: Container) -> list[str]:
         layers = runspec.rootfs_layers(record.rootfs_mounts)
