@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import os
 import secrets
@@ -28,7 +27,6 @@ from skiff.core.specopts import network as net_specopts
 from skiff.core.specopts import resources as resource_opts
 from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import bindcheck as bind_check
-from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import export as export_mod
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
