@@ -192,10 +192,14 @@ class HealthMonitor:
             self.started(record)
 
     def stopped(self, cid: str) -> None:
-        """The container's process ended (or it is restarting): no more probes. Health is kept."""
+        """The container's process ended (or it is restarting): no more probes. Health is kept, its status
+        turned unhealthy without an event, as dockerd 20.10's SetStopped does."""
         task = self.tasks.pop(cid, None)
         if task is not None and not task.done():
             task.cancel()
+        health = self.health.get(cid)
+        if health is not None:
+            health.status = UNHEALTHY
 
     def removed(self, cid: str) -> None:
         self.stopped(cid)
