@@ -13,7 +13,7 @@ from skiff import errdefs
 from skiff.core.images import references
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import merge, timefmt
+from skiff.engine.backend import imagehistory, merge, timefmt
 from skiff.engine.backend.events import EventBus
 
 log = logging.getLogger("skiff.engine.backend.images")
@@ -139,7 +139,7 @@ class ImageService:
                     "Created": timefmt.parse_ns(str(config.get("created", ""))) // 1_000_000_000,
                     "Id": image_id,
                     "Labels": labels,
-                    "ParentId": str(config.get("parent", "")),
+                    "ParentId": imagehistory.parent_of(first, config),
                     "RepoDigests": repo_digests or (None if tags else ["<none>@<none>"]),
                     "RepoTags": tags or ["<none>:<none>"],
                     "SharedSize": -1,
@@ -164,7 +164,7 @@ class ImageService:
             "Id": image.id,
             "RepoTags": await self.names_of(image.id),
             "RepoDigests": await self.digests_of(image.id),
-            "Parent": str(config.get("parent", "")),
+            "Parent": imagehistory.parent_of(image, config),
             "Comment": comment,
             "Created": str(config.get("created", timefmt.ZERO_TIME)),
             "Container": str(config.get("container", "")),
@@ -186,30 +186,8 @@ class ImageService:
         return dict(_config_of(image).get("config") or {})
 
     async def history(self, name: str) -> list[dict[str, Any]]:
-        """Newest first. The core keeps no per-layer sizes: the image size goes to its top layer."""
-        image = await self.resolve(name)
-        config = _config_of(image)
-        entries = list(config.get("history") or [])
-        if not entries:
-            entries = [{"created": config.get("created", ""), "comment": config.get("comment", "")}]
-        tags = await self.names_of(image.id)
-        out: list[dict[str, Any]] = []
-        size_given = False
-        for i, entry in enumerate(reversed(entries)):
-            size = 0
-            if not entry.get("empty_layer") and not size_given:
-                size, size_given = int(image.size), True
-            out.append(
-                {
-                    "Comment": str(entry.get("comment", "")),
-                    "Created": timefmt.parse_ns(str(entry.get("created", ""))) // 1_000_000_000,
-                    "CreatedBy": str(entry.get("created_by", "")),
-                    "Id": image.id if i == 0 else "<missing>",
-                    "Size": size,
-                    "Tags": (tags or None) if i == 0 else None,
-                }
-            )
-        return out
+        """Newest first, each layer's own size, IDs along the Parent chain (backend/imagehistory.py)."""
+        return await imagehistory.history(await self.resolve(name), _config_of, self.resolve, self.names_of)
 
     async def prune(self, filters: str | None = None) -> dict[str, Any]:
         """Images no container uses: only untagged ones unless ``dangling=false``."""
