@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from skiff.runtime import container, jsonfast, state
+from skiff.runtime import container, errors, jsonfast, state
 from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
@@ -236,6 +236,9 @@ class Logger:
         if self.path:
             sys.stderr.write(msg + "\n")
 
+    def warning(self, msg: str) -> None:
+        self._emit(self._line("warning", msg))
+
     def debug(self, msg: str) -> None:
         if self.debug_enabled:
             self._emit(self._line("debug", msg))
@@ -428,6 +431,7 @@ def _peek_log_options(argv: Sequence[str]) -> Logger:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     log = _peek_log_options(args_list)
+    errors.WARN[0] = log.warning
     try:
         args = parse(args_list)
         if args.version:

@@ -61,6 +61,7 @@ def load_spec(bundle: str) -> Spec:
         config = jsonfast.loads(raw)
     except ValueError as exc:
         raise ContainerError(f"invalid config.json: {exc}") from None
+    precheck(config)
     try:
         validate_config(_schema_view(config))
     except InvalidConfig as exc:
@@ -78,7 +79,56 @@ def load_spec(bundle: str) -> Spec:
         raise ContainerError("cannot allocate tty if runc will detach without setting console socket")
     if spec.linux.has_user_mappings or spec.linux.namespace("user") is not None:
         raise ContainerError("not implemented: user namespaces are not supported by skiff-runc")
+    _warn_unknown_caps(spec)
     return spec
+
+
+_NAMESPACES = frozenset(("pid", "network", "mount", "ipc", "uts", "user", "cgroup"))
+_RLIMITS = frozenset("RLIMIT_" + n for n in (
+    "AS", "CORE", "CPU", "DATA", "FSIZE", "LOCKS", "MEMLOCK", "MSGQUEUE", "NICE", "NOFILE", "NPROC", "RSS",
+    "RTPRIO", "RTTIME", "SIGPENDING", "STACK"))
+_SECCOMP_ACTIONS = frozenset("SCMP_ACT_" + n for n in ("KILL", "KILL_PROCESS", "KILL_THREAD", "ERRNO", "TRAP",
+                                                       "ALLOW", "TRACE", "LOG", "NOTIFY"))
+
+
+def precheck(config: dict[str, object]) -> None:
+    """runc's own checks, with its messages, before the schema's (which would word them differently)."""
+    process = config.get("process")
+    if isinstance(process, dict):
+        cwd = process.get("cwd")
+        if isinstance(cwd, str) and cwd and not cwd.startswith("/"):
+            raise ContainerError("Cwd must be an absolute path")
+        for rl in process.get("rlimits") or ():
+            if isinstance(rl, dict) and rl.get("type") not in _RLIMITS:
+                raise ContainerError(f"wrong rlimit value: {rl.get('type')}")
+    linux = config.get("linux")
+    if not isinstance(linux, dict):
+        return
+    for ns in linux.get("namespaces") or ():
+        if isinstance(ns, dict) and ns.get("type") not in _NAMESPACES:
+            raise ContainerError(f'namespace {{"{ns.get("type")}" "{ns.get("path", "")}"}} does not exist')
+    seccomp = linux.get("seccomp")
+    if isinstance(seccomp, dict):
+        actions = [seccomp.get("defaultAction")]
+        actions += [s.get("action") for s in seccomp.get("syscalls") or () if isinstance(s, dict)]
+        for action in actions:
+            if isinstance(action, str) and action not in _SECCOMP_ACTIONS:
+                raise ContainerError(f"string {action} is not a valid action for seccomp")
+
+
+def _warn_unknown_caps(spec: Spec) -> None:
+    """runc 1.1 ignores capabilities it or the kernel does not know, with a warning."""
+    caps = spec.process.capabilities if spec.process else None
+    if caps is None:
+        return
+    from skiff.runtime.errors import warn
+    from skiff.runtime.init import CAP_NUMBERS, last_cap
+
+    top = last_cap()
+    sets = (caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient)
+    unknown = {name for names in sets for name in names if CAP_NUMBERS.get(name, top + 1) > top}
+    if unknown:
+        warn(f"ignoring unknown or unavailable capabilities: [{' '.join(sorted(unknown))}]")
 
 
 # runc also takes the recursive forms the schema's enum lacks (Docker and containerd write "rslave")

@@ -284,11 +284,12 @@ def set_user(process: Process) -> None:
 
 
 def _mask(names: tuple[str, ...]) -> int:
-    mask = 0
+    """The bits of the names this kernel knows; the others were warned about by create (runc ignores them)."""
+    mask, top = 0, last_cap()
     for name in names:
-        if name not in CAP_NUMBERS:
-            raise ContainerError(f"unknown capability {name!r}")
-        mask |= 1 << CAP_NUMBERS[name]
+        number = CAP_NUMBERS.get(name, top + 1)
+        if number <= top:
+            mask |= 1 << number
     return mask
 
 
@@ -313,7 +314,9 @@ def apply_caps(caps: Capabilities, sys: Syscalls) -> None:
     except OSError as exc:  # runc's wording, e.g. a capability this kernel does not know
         raise ContainerError(f"unable to apply caps: {os.strerror(exc.errno or 1).lower()}") from None
     for name in caps.ambient:
-        sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, _mask((name,)).bit_length() - 1)
+        bit = _mask((name,))
+        if bit:
+            sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, bit.bit_length() - 1)
 
 
 def _report(channel: sync.Channel, exc: BaseException) -> None:

@@ -177,6 +177,16 @@ def make_cwd(spec: Spec, rootfs: str) -> None:
 
 def mount_one(m: Mount, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
               cgroup_mounts: dict[str, str], cgroupns: bool = False) -> None:
+    try:
+        _mount_one(m, rootfs, sys, own_cgroups, cgroup_mounts, cgroupns)
+    except OSError as exc:  # runc's wording
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise ContainerError(f'error during container init: error mounting "{m.source}" to rootfs at '
+                             f'"{m.destination}": mount {m.source}:{m.destination}: {reason}') from None
+
+
+def _mount_one(m: Mount, rootfs: str, sys: Syscalls, own_cgroups: dict[str, str],
+               cgroup_mounts: dict[str, str], cgroupns: bool) -> None:
     dest = secure_join(rootfs, m.destination)
     flags, propagation, data = parse_options(m.options)
     is_bind = m.type == "bind" or flags & MS_BIND

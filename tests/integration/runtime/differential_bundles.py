@@ -56,7 +56,7 @@ for p in / /tmp /proc/sys /data /ro-dir /dev /dev/shm /sys; do
   if touch "$p/.probe" 2>/dev/null; then rm -f "$p/.probe"; echo "$p: rw"; else echo "$p: ro"; fi
 done
 echo "== read"
-for p in /proc/kcore /proc/keys /sys/firmware /masked-file /masked-dir; do
+for p in /proc/kcore /sys/firmware /masked-file /masked-dir; do  # /proc/keys: serials differ; see paths
   echo "$p: $(cat $p 2>&1 | head -c 40 | tr -d '\0' | head -1)"
 done
 echo "== syscalls"
@@ -347,6 +347,40 @@ def shm_size(config: dict[str, Any], ctx: Context) -> None:
                              "options": ["rw", "nosuid", "nodev", "noexec", "size=2m"]})
 
 
+def bad_cap_name(config: dict[str, Any], ctx: Context) -> None:
+    _caps(config, ("bounding", "effective", "permitted"), ["CAP_NOT_A_CAP"])
+
+
+def bad_rlimit(config: dict[str, Any], ctx: Context) -> None:
+    config["process"]["rlimits"] = [{"type": "RLIMIT_NOT_A_LIMIT", "soft": 1, "hard": 1}]
+
+
+def bad_mount_type(config: dict[str, Any], ctx: Context) -> None:
+    config["mounts"].append({"destination": "/bad", "type": "nosuchfs", "source": "none", "options": []})
+
+
+def bad_namespace(config: dict[str, Any], ctx: Context) -> None:
+    config["linux"]["namespaces"].append({"type": "nosuchns"})
+
+
+def bad_memory_limit(config: dict[str, Any], ctx: Context) -> None:
+    config["linux"]["resources"]["memory"] = {"limit": -5}
+
+
+def bad_seccomp_action(config: dict[str, Any], ctx: Context) -> None:
+    config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_BOGUS", "syscalls": []}
+
+
+def bad_seccomp_syscall(config: dict[str, Any], ctx: Context) -> None:
+    """An unknown syscall name is skipped (runc and libseccomp ignore it)."""
+    config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                                  "syscalls": [{"names": ["nosuchcall"], "action": "SCMP_ACT_ERRNO"}]}
+
+
+def bad_cwd_relative(config: dict[str, Any], ctx: Context) -> None:
+    config["process"]["cwd"] = "relative/dir"
+
+
 CASES: list[tuple[str, Mutate]] = [
     (f.__name__, f) for f in (
         default, ns_minimal, ns_cgroup, ns_no_pid, ns_uts_domain,
@@ -356,5 +390,7 @@ CASES: list[tuple[str, Mutate]] = [
         rlimits, cgroup_memory, cgroup_cpu, cgroup_pids_blkio, cgroup_devices,
         masked_readonly, hooks_all, hooks_poststart, user_groups, user_root_groups, env_cwd, cwd_missing,
         annotations, sysctls, oom_score, shm_size,
+        bad_cap_name, bad_rlimit, bad_mount_type, bad_namespace, bad_memory_limit, bad_seccomp_action,
+        bad_seccomp_syscall, bad_cwd_relative,
     )
 ]

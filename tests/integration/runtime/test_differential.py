@@ -42,10 +42,13 @@ KNOWN: dict[str, str] = {
                      "says",
     "hooks_poststart": "runc 1.1.5 runs poststart at the end of `create` (state `created`, fixed in runc "
                        "1.2); skiff-runc runs it in `start` once the process runs (`running`), as the spec",
+    "bad_memory_limit": "both refuse a memory limit of -5 and leave nothing behind; skiff-runc checks the "
+                        "value before it makes the cgroup, runc reports the kernel's EINVAL from the write",
 }
 
 # Bundles both runtimes must refuse (the comparison is of the error).
-REFUSED = {"caps_unknown_to_kernel"}
+REFUSED = {"caps_unknown_to_kernel", "bad_rlimit", "bad_mount_type", "bad_namespace", "bad_memory_limit",
+           "bad_seccomp_action", "bad_cwd_relative"}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +83,7 @@ class Outcome:
         self.hooks: dict[str, str] = {}
         self.delete_rc = -1
         self.init_pid = 0
+        self.leftovers: list[str] = []  # state dir or cgroups a failed create left
 
 
 def run_bundle(binary: str, work: Path, rootfs: Path, name: str, cgroup: str) -> Outcome:
@@ -119,6 +123,7 @@ def run_bundle(binary: str, work: Path, rootfs: Path, name: str, cgroup: str) ->
             res = rt("create", "--bundle", str(bundle), cid, stdout=f)
         out.create_rc, out.create_err = res.returncode, _last_message(res.stderr)
         if res.returncode != 0:
+            out.leftovers = [str(p) for p in (root / cid, *cgroup_dirs(cgroup)) if p.exists()]
             return out
         out.state_created = state()
         out.init_pid = int(out.state_created.get("pid", 0))
@@ -157,6 +162,7 @@ def _last_message(stderr: str) -> str:
     last = lines[-1]
     if " msg=" in last:
         last = str(json.loads(last.split(" msg=", 1)[1]))
+    last = re.sub(r" \(via /proc/self/fd/\d+\)", "", last)  # runc's mount-by-fd detail
     return re.sub(r"^(skiff-runc|runc) ", "", last)
 
 
@@ -222,6 +228,7 @@ def normalise_hook(text: str, init_pid: int) -> list[str]:
 def comparable(o: Outcome) -> dict[str, Any]:
     return {
         "create": (o.create_rc, o.create_err),
+        "left behind": o.leftovers,
         "state after create": normalise_state(o.state_created, o.init_pid),
         "exit code": o.exit_code,
         "state after exit": normalise_state(o.state_stopped, o.init_pid),
