@@ -229,3 +229,96 @@ def step_log_shows(context: Any, alias: str, text: str) -> None:
         return want in resp.content.decode(errors="replace")
 
     poll(shows, deadline_s=DEADLINE_S, what=f"{want!r} in the log")
+
+
+@dataclass
+class WsClient:
+    """A websocket client (the ``websockets`` library) with a reader thread keeping every message."""
+
+    conn: Any
+    messages: list[str | bytes] = field(default_factory=list)
+    closed: threading.Event = field(default_factory=threading.Event)
+    close_code: int | None = None
+
+    def start(self) -> WsClient:
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        with contextlib.suppress(Exception):  # a reset ends the reading as a close does
+            for message in self.conn:
+                self.messages.append(message)
+        self.close_code = self.conn.close_code
+        self.closed.set()
+
+    def payload(self) -> bytes:
+        return b"".join(m.encode() if isinstance(m, str) else m for m in self.messages)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def _ws(world: World, name: str) -> WsClient:
+    client = world.values.get(f"_ws_{name}")
+    assert client is not None, f"no websocket named {name!r}"
+    return client  # type: ignore[no-any-return]
+
+
+@when('I open the attach websocket "{name}" of "{alias}" with "{query}"')
+@given('I opened the attach websocket "{name}" of "{alias}" with "{query}"')
+def step_ws_open(context: Any, name: str, alias: str, query: str) -> None:
+    _ws_open(context.world, name, alias, query, api.API_VERSION)
+
+
+@when('I open the attach websocket "{name}" of "{alias}" with "{query}" at API version {version}')
+def step_ws_open_version(context: Any, name: str, alias: str, query: str, version: str) -> None:
+    _ws_open(context.world, name, alias, query, version)
+
+
+def _ws_open(world: World, name: str, alias: str, query: str, version: str) -> None:
+    from websockets.sync.client import unix_connect
+
+    ident = world.container_id(alias)
+    conn = unix_connect(unix_path(world.target.host),
+                        f"ws://docker/v{version}/containers/{ident}/attach/ws?{world.expand(query)}",
+                        open_timeout=DEADLINE_S, close_timeout=2)
+    client = WsClient(conn).start()
+    world.values[f"_ws_{name}"] = client
+    _closer(world, client.close)
+
+
+@when('I write the {kind:w} message "{text}" to the websocket "{name}"')
+def step_ws_send(context: Any, kind: str, text: str, name: str) -> None:
+    data = _unescape(text)
+    _ws(context.world, name).conn.send(data if kind == "text" else data.encode())
+
+
+@when('I close the websocket "{name}"')
+def step_ws_close(context: Any, name: str) -> None:
+    _ws(context.world, name).close()
+
+
+@then('the websocket "{name}" receives "{text}"')
+def step_ws_receives(context: Any, name: str, text: str) -> None:
+    client = _ws(context.world, name)
+    want = _unescape(text).encode()
+    try:
+        poll(lambda: want in client.payload(), deadline_s=DEADLINE_S, what=f"{want!r} on the websocket")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; got {client.messages!r}") from None
+
+
+@then('the websocket "{name}" messages are all {kind:w}')
+def step_ws_kind(context: Any, name: str, kind: str) -> None:
+    messages = _ws(context.world, name).messages
+    assert messages, "no message"
+    want = str if kind == "text" else bytes
+    assert all(isinstance(m, want) for m in messages), messages
+
+
+@then('the websocket "{name}" is closed with code {code:d}')
+def step_ws_closed(context: Any, name: str, code: int) -> None:
+    client = _ws(context.world, name)
+    assert client.closed.wait(DEADLINE_S), f"still open; got {client.messages!r}"
+    assert client.close_code == code, client.close_code

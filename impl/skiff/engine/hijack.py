@@ -30,11 +30,14 @@ if not uvicorn.__version__.startswith(TESTED_UVICORN):
         TESTED_UVICORN)
 
 HIJACKABLE = re.compile(r"^(?:/v[0-9.]+)?/(?:containers/[^/]+/attach|exec/[^/]+/start)/?$")
+WEBSOCKET = re.compile(r"^(?:/v[0-9.]+)?/containers/[^/]+/attach/ws/?$")  # framed by skiff.engine.websocket
 STDIN_HIGH_WATER = 64  # queued stdin chunks before reading from the socket pauses
 LINGER_SECONDS = 2.0  # after the output ends, how long to wait for the client to close its side
 
 
 def is_hijackable(method: str, path: str) -> bool:
+    if method == "GET":
+        return WEBSOCKET.match(path) is not None
     return method == "POST" and HIJACKABLE.match(path) is not None
 
 
@@ -66,7 +69,7 @@ class HijackCycle(RequestResponseCycle):
             self.response_started = True
             self.waiting_for_100_continue = False
             status = int(message["status"])
-            reason = b"UPGRADED" if status == 101 else STATUS_PHRASES[status]
+            reason = b"UPGRADED" if status == 101 and self.channel.upgrade else STATUS_PHRASES[status]
             head = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
             for name, value in self.default_headers + list(message.get("headers", [])):
                 head.append(bytes(name) + b": " + bytes(value) + b"\r\n")
@@ -123,7 +126,7 @@ class HijackH11Protocol(H11Protocol):
         self.channel = channel
 
     def _unsupported_upgrade_warning(self) -> None:
-        if self._get_upgrade() != b"tcp":
+        if self._get_upgrade() not in (b"tcp", b"websocket"):
             super()._unsupported_upgrade_warning()
 
     # -- raw mode ----------------------------------------------------------------------------------

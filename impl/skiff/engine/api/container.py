@@ -10,7 +10,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
-from skiff.engine import detachkeys
+from skiff.engine import detachkeys, websocket
 from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
 from skiff.engine.bodies import declares_body
@@ -230,6 +230,36 @@ async def attach(
     output, pump = interactive.attach_io(backend, record, output, keys if stdin and stream else None)
     return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM,
                           stdin=pump if stdin and stream else None)
+
+
+async def attach_websocket(
+    id_: str, logs: bool = False, stream: bool = False, detach_keys: str | None = None, **_: Any
+) -> Response:
+    """dockerd attaches stdin, stdout and stderr whatever the query says, unmultiplexed; binary messages
+    from API 1.28 on, text ones before (skiff.engine.websocket)."""
+    try:
+        keys = detachkeys.parse(detach_keys or "")
+    except ValueError:
+        raise errdefs.InvalidArgument(f"Invalid detach keys ({detach_keys}) provided") from None
+    backend = _backend()
+    record = backend.get(id_)
+    headers = websocket.scope_headers(request.scope)
+    refused = websocket.handshake_error(headers)
+    if refused is not None:
+        return refused
+    output = backend.attach(id_, True, True, stream, logs)
+    interactive.attached(backend, record)
+    output, pump = interactive.attach_io(backend, record, interactive.unframed(output, record), keys)
+    version = str(request.scope.get("skiff.api_version", "1.39"))
+    return websocket.WebSocketResponse(output, websocket.header(headers, b"sec-websocket-key").strip(),
+                                       binary=_at_least(version, (1, 28)), stdin=pump)
+
+
+def _at_least(version: str, minimum: tuple[int, int]) -> bool:
+    try:
+        return tuple(int(p) for p in version.split(".")[:2]) >= minimum
+    except ValueError:
+        return True
 
 
 async def logs(

@@ -7,12 +7,14 @@ closes the container's stdin (Docker's rule); otherwise the stdin stays open for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from skiff import errdefs
 from skiff.engine import detachkeys
+from skiff.engine.streams import StdcopyDecoder
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,22 @@ def attach_io(
         await pump_stdin(backend, record.id, detach.stdin(chunks))
 
     return detach.output(output), pump_detachable
+
+
+async def unframed(output: AsyncIterator[bytes], record: Any) -> AsyncIterator[bytes]:
+    """The payloads of a multiplexed attach stream, one per frame (a TTY's stream is raw already)."""
+    if record.config.get("Tty"):
+        async for chunk in output:
+            yield chunk
+        return
+    decoder = StdcopyDecoder()
+    try:
+        async for chunk in output:
+            for _stream, payload in decoder.feed(chunk):
+                yield payload
+    finally:
+        with contextlib.suppress(Exception):
+            await output.aclose()  # type: ignore[attr-defined]
 
 
 def _publish(backend: Any, record: Any, action: str) -> None:
