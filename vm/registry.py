@@ -34,7 +34,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _config(root: Path, host: str, port: int, htpasswd: Path | None, tls: KeyPair | None = None,
-            token: TokenAuth | None = None) -> str:
+            token: TokenAuth | None = None, schema1: bool = False) -> str:
     auth = (f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n" if htpasswd else "")
     if token is not None:
         auth = (f"auth:\n  token:\n    realm: {token.realm}\n    service: {token.service}\n"
@@ -47,6 +47,7 @@ def _config(root: Path, host: str, port: int, htpasswd: Path | None, tls: KeyPai
         f"http:\n  addr: {host}:{port}\n  secret: skiff-tests\n"
         + tls_cfg
         + auth
+        + ("compatibility:\n  schema1:\n    enabled: true\n" if schema1 else "")
     )
 
 
@@ -101,6 +102,7 @@ class Registry:
     tls: bool = False
     host: str = "127.0.0.1"
     token: TokenAuth | None = None
+    schema1: bool = False  # accept signed schema1 manifests (compatibility: schema1: enabled)
     port: int = 0
     root: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -135,7 +137,7 @@ class Registry:
         for _ in range(5):
             self.port = free_port(self.host)
             cfg = root / "config.yml"
-            cfg.write_text(_config(root, self.host, self.port, htpasswd, pair, self.token))
+            cfg.write_text(_config(root, self.host, self.port, htpasswd, pair, self.token, self.schema1))
             with open(root / "registry.log", "ab") as log:
                 self.proc = subprocess.Popen([BINARY, "serve", str(cfg)], stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=log, start_new_session=True)

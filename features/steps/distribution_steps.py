@@ -7,6 +7,7 @@ drive the reference dockerd whatever the target is, and untag what they made the
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -23,6 +24,7 @@ from behave import given, then, when
 from conformance.harness import cli
 from conformance.harness.world import World
 from conformance.target import target as make_target
+from vm import schema1
 from vm.registry import Registry, TokenAuth, local_address
 from vm.token_server import ISSUER, SERVICE, TokenServer
 
@@ -204,6 +206,35 @@ def step_same_layers(context: Any, ref: str) -> None:
     there = _reference(world, "image", "inspect", "--format", fmt, ref)
     assert here.exit_code == 0, here.stderr
     assert json.loads(here.stdout) == json.loads(there.stdout), (here.stdout, there.stdout)
+
+
+@given("a local registry that accepts schema1 manifests")
+def step_registry_schema1(context: Any) -> None:
+    """docker-registry with ``compatibility: schema1: enabled: true`` (it refuses schema1 PUTs otherwise)."""
+    _start_registry(_w(context), Registry(schema1=True))
+
+
+@given('the registry has a schema1 image "{ref}" of the busybox layer')
+def step_schema1_image(context: Any, ref: str) -> None:
+    """A signed schema1 manifest (vm/schema1.py): the test rootfs gzipped, under a throwaway CMD layer."""
+    world = _w(context)
+    ref = world.expand(ref)
+    repo, _, tag = ref.removeprefix(world.values["registry"] + "/").rpartition(":")
+    root = Path(world.values["registry_root"])
+    layer = gzip.compress(Path(world.values["rootfs"]).read_bytes(), mtime=0)
+    world.values["digest"] = schema1.put_image(f"http://{world.values['registry']}", repo, tag, layer,
+                                               root / "schema1")
+
+
+@given('the reference pulled "{ref}", remembered its ID as "{key}" and removed it')
+def step_reference_pulled_id(context: Any, ref: str, key: str) -> None:
+    world = _w(context)
+    ref = world.expand(ref)
+    _reference(world, "pull", ref)
+    try:
+        world.values[key] = _reference(world, "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+    finally:
+        _reference(world, "rmi", ref)
 
 
 @given('the registry serves corrupt data for the layers of "{ref}"')

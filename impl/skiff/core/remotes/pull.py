@@ -8,6 +8,7 @@ written is leased until the image record exists; a failure collects it again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,11 +16,13 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core.content.store import read_blob, write_blob
+from skiff.core.diff.apply import decompressed
 from skiff.core.images import mediatypes as mt
 from skiff.core.images import references
 from skiff.core.images.service import ImageService
 from skiff.core.images.unpack import Layer, chain_ids
 from skiff.core.leases import Lease
+from skiff.core.remotes import schema1
 from skiff.core.remotes.progress import Emit, Progress, Throttle, short_id
 from skiff.core.remotes.registry import Credentials, Manifest, Registry
 
@@ -73,14 +76,20 @@ class Puller:
             if mtype in mt.INDEXES:
                 manifest, doc = self._choose(reg, repo, doc, platform)
                 mtype = media_type_of(manifest, doc)
-            if mtype not in mt.MANIFESTS:
+            old_schema = (schema1.is_schema1(manifest.media_type, manifest.data)
+                          or doc.get("schemaVersion") == 1)
+            if mtype not in mt.MANIFESTS and not old_schema:
                 raise errdefs.InvalidArgument(f"unsupported manifest media type {mtype}")
             with self.images.leases.lease() as lease:
                 try:
+                    fetched: set[str] = set()
+                    if old_schema:  # converted as dockerd does; the image's manifest becomes a schema2 one
+                        manifest, doc = self._from_schema1(reg, repo, manifest, lease, emit, fetched)
+                        mtype = mt.DOCKER_MANIFEST
                     names = [str(parsed)]
                     if not parsed.digest:  # dockerd also records repo@digest (the top manifest's)
                         names.append(f"{parsed.name}@{top_digest}")
-                    updated = self._fetch(reg, repo, manifest, doc, mtype, lease, emit, names)
+                    updated = self._fetch(reg, repo, manifest, doc, mtype, lease, emit, names, fetched)
                 except BaseException:
                     self.images._collect_after_failure(lease)
                     raise
@@ -101,6 +110,53 @@ class Puller:
         raise errdefs.NotFound(f"no matching manifest for {os_}/{arch}"
                                f"{'/' + variant if variant else ''} in the manifest list entries")
 
+    def _from_schema1(self, reg: Registry, repo: str, manifest: Manifest, lease: Lease, emit: Emit,
+                      fetched: set[str]) -> tuple[Manifest, dict[str, Any]]:
+        """Download a schema1 image's layers, make its config as dockerd does and a schema2 manifest
+        for it (stored, leased); ``fetched`` gets the blobs downloaded here."""
+        v1_layers = schema1.layers(manifest.data)
+        bottom_up = list(reversed(v1_layers))
+        blobs = list(dict.fromkeys(v.blob for v in bottom_up if not v.throwaway))
+        for digest in blobs:
+            lease.add(digest)
+        missing = [d for d in blobs if not self._has(d)]
+        for digest in missing:
+            emit(Progress(id=short_id(digest), status="Pulling fs layer"))
+        cancel = threading.Event()
+        with ThreadPoolExecutor(max_workers=MAX_DOWNLOADS, thread_name_prefix="pull") as pool:
+            futures = [pool.submit(self._download, reg, repo, d, 0, emit, cancel) for d in missing]
+            try:
+                for fut in futures:
+                    fut.result()
+            except BaseException:
+                cancel.set()
+                raise
+        fetched.update(missing)
+        diff_of = {d: self._diff_id(d) for d in blobs}
+        history = [schema1.history_entry(v.v1, v.throwaway) for v in bottom_up]
+        layer_blobs = [v.blob for v in bottom_up if not v.throwaway]
+        config = schema1.make_config(v1_layers[0].v1, [diff_of[d] for d in layer_blobs], history)
+        config_digest = write_blob(self.store, config)
+        lease.add(config_digest)
+        doc: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": mt.DOCKER_MANIFEST,
+            "config": {"mediaType": mt.DOCKER_CONFIG, "size": len(config), "digest": config_digest},
+            "layers": [{"mediaType": mt.DOCKER_LAYER_GZIP, "size": self.store.info(d).size, "digest": d}
+                       for d in layer_blobs],
+        }
+        data = json.dumps(doc, indent=3).encode()
+        return Manifest(mt.DOCKER_MANIFEST, data, write_blob(self.store, data)), doc
+
+    def _diff_id(self, digest: str) -> str:
+        """The digest of a layer blob's uncompressed tar."""
+        h = hashlib.sha256()
+        with self.store.read(digest) as raw:
+            src = decompressed(raw)
+            while chunk := src.read(CHUNK):
+                h.update(chunk)
+        return "sha256:" + h.hexdigest()
+
     def _has(self, digest: str) -> bool:
         try:
             self.store.info(digest)
@@ -109,7 +165,7 @@ class Puller:
             return False
 
     def _fetch(self, reg: Registry, repo: str, manifest: Manifest, doc: dict[str, Any], mtype: str,
-               lease: Lease, emit: Emit, names: list[str]) -> bool:
+               lease: Lease, emit: Emit, names: list[str], fetched: set[str] | None = None) -> bool:
         try:
             config_desc = doc["config"]
             layer_descs = list(doc.get("layers") or [])
@@ -134,6 +190,9 @@ class Puller:
             for layer, desc, chain in zip(layers, layer_descs, chains, strict=True):
                 lease.add(layer.digest)
                 lid = short_id(layer.digest)
+                if fetched and layer.digest in fetched:  # downloaded for this pull already (schema1)
+                    futures.append(None)
+                    continue
                 if chain in existing or self._has(layer.digest):
                     if not quiet:  # dockerd says nothing of the layers of an image it already has
                         emit(Progress(id=lid, status="Already exists"))
@@ -143,12 +202,13 @@ class Puller:
                 futures.append(pool.submit(self._download, reg, repo, layer.digest, int(desc.get("size", 0)),
                                            emit, cancel))
             for layer, fut, chain in zip(layers, futures, chains, strict=True):
+                fresh = fut is not None or bool(fetched and layer.digest in fetched)
                 if fut is not None:
                     fut.result()
-                    lid = short_id(layer.digest)
-                    emit(Progress(id=lid, status="Extracting"))
+                if fresh:
+                    emit(Progress(id=short_id(layer.digest), status="Extracting"))
                 self.images.unpacker.unpack(layers[: chains.index(chain) + 1], lease)
-                if fut is not None:
+                if fresh:
                     emit(Progress(id=short_id(layer.digest), status="Pull complete"))
         except BaseException:
             cancel.set()

@@ -19,11 +19,13 @@ import httpx
 
 from skiff import errdefs
 from skiff.core.images import mediatypes as mt
+from skiff.core.remotes import schema1
 from skiff.core.remotes.certs import tls_context
 
 DOCKER_HUB = "docker.io"
 HUB_ENDPOINT = "registry-1.docker.io"
-MANIFEST_ACCEPT = ", ".join([mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.OCI_MANIFEST, mt.OCI_INDEX])
+MANIFEST_ACCEPT = ", ".join([mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.OCI_MANIFEST, mt.OCI_INDEX,
+                             *schema1.MEDIA_TYPES])
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
@@ -256,10 +258,11 @@ class Registry:
                 raise errdefs.NotFound(f"manifest for {shown} not found: {_error_text(resp)}")
             raise err
         data = resp.content
-        digest = digest_of(data)
+        media_type = resp.headers.get("content-type", "").split(";")[0].strip()
+        # a schema1 manifest's digest is its canonical payload's, without the signatures
+        digest = digest_of(schema1.canonical(data) if schema1.is_schema1(media_type, data) else data)
         if ref.startswith("sha256:") and digest != ref:
             raise errdefs.InvalidArgument(f"manifest verification failed for digest {ref}")
-        media_type = resp.headers.get("content-type", "").split(";")[0].strip()
         return Manifest(media_type, data, digest)
 
     def put_manifest(self, repo: str, tag: str, media_type: str, data: bytes) -> str:
