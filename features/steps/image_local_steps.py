@@ -14,7 +14,7 @@ from typing import Any
 
 from behave import given, then, when
 
-from conformance.harness import api, cli  # noqa: F401 - api: used by the commit/prune steps below
+from conformance.harness import api, cli
 from conformance.harness.world import World
 
 ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -114,3 +114,72 @@ def step_nothing_outside(context: Any, name: str) -> None:
     for where in ("/", "/tmp", "/etc"):
         path = os.path.join(where, name)
         assert not os.path.lexists(path), f"{path} exists"
+
+
+def _inspect_image(world: World, ref: str) -> dict[str, Any]:
+    data: dict[str, Any] = api.check(world.http.get(api.v(f"/images/{ref}/json")), 200).json()
+    return data
+
+
+@then('the image "{ref}" has the layers of "{base}" and {count:d} more')
+def step_layers_over(context: Any, ref: str, base: str, count: int) -> None:
+    world = _w(context)
+    layers = _inspect_image(world, world.expand(ref))["RootFS"]["Layers"]
+    base_layers = _inspect_image(world, world.expand(base))["RootFS"]["Layers"]
+    assert layers[: len(base_layers)] == base_layers, f"{layers} does not start with {base_layers}"
+    assert len(layers) == len(base_layers) + count, f"{len(layers)} layers over {len(base_layers)}"
+
+
+@then('the image "{ref}" has the parent "{base}"')
+def step_parent(context: Any, ref: str, base: str) -> None:
+    world = _w(context)
+    parent = _inspect_image(world, world.expand(ref))["Parent"]
+    assert parent == _inspect_image(world, world.expand(base))["Id"], parent
+
+
+@given('I remember the ID of image "{ref}" as "{key}"')
+@when('I remember the ID of image "{ref}" as "{key}"')
+def step_remember_image(context: Any, ref: str, key: str) -> None:
+    world = _w(context)
+    ident = _inspect_image(world, world.expand(ref))["Id"]
+    world.values[key] = ident
+
+
+@when('I commit the container "{alias}" through the API with "{query}" and remember the image as "{key}"')
+def step_commit_api(context: Any, alias: str, query: str, key: str) -> None:
+    world = _w(context)
+    cid = world.inspect(world.expand(f"<{alias}>"))["Id"]
+    resp = world.http.post(api.v(f"/commit?container={cid}&{world.expand(query)}"), json={})
+    world.last_response = resp
+    world.last_json = resp.json()
+    api.check(resp, 201)
+    world.values[key] = world.last_json["Id"]
+    world.image_ids.append(world.last_json["Id"])
+
+
+def _container_events(world: World, alias: str) -> list[dict[str, Any]]:
+    import time
+
+    cid = world.inspect(world.expand(f"<{alias}>"))["Id"]
+    now = int(time.time())
+    query = f"since={now - 600}&until={now + 1}&filters={api.filters(container=[cid])}"
+    resp = api.check(world.http.get(api.v(f"/events?{query}"), timeout=30), 200)
+    return [json.loads(line) for line in resp.text.splitlines() if line.strip()]
+
+
+@then('the events of container "{alias}" are "{actions}"')
+def step_container_events(context: Any, alias: str, actions: str) -> None:
+    """The actions of the container's events so far, in order (from /events with since and until)."""
+    got = [e["Action"] for e in _container_events(_w(context), alias)]
+    assert ",".join(got) == actions, f"{got}"
+
+
+@then('the commit event of container "{alias}" has the attributes')
+def step_commit_event(context: Any, alias: str) -> None:
+    world = _w(context)
+    events = _container_events(world, alias)
+    commits = [e for e in events if e["Action"] == "commit"]
+    assert len(commits) == 1, events
+    attrs = commits[0]["Actor"]["Attributes"]
+    for row in context.table:
+        assert attrs.get(row["key"]) == world.expand(row["value"]), f"{row['key']}: {attrs}"
