@@ -109,6 +109,13 @@ def step_tar(context: Any, key: str) -> None:
     world.values[f"tar:{key}"] = _tar(context.table, world.expand)
 
 
+@given('a body "{key}" of {size:d} bytes of "{text}"')
+def step_junk_body(context: Any, key: str, size: int, text: str) -> None:
+    """Not a tar: ``text`` repeated to ``size`` bytes (sent with the tar content type)."""
+    data = _unescape(text).encode() * (size // max(1, len(text)) + 1)
+    _w(context).values[f"tar:{key}"] = data[:size]
+
+
 @when('I put the tar "{key}" into "{alias}" at "{path}"')
 @given('I put the tar "{key}" into "{alias}" at "{path}"')
 def step_put_tar(context: Any, key: str, alias: str, path: str) -> None:

@@ -99,9 +99,33 @@ def resolve(layers: list[str], path: str, follow_last: bool) -> str | None:
             continue
         if full is None:
             return None
+        if not last and not os.path.isdir(full):  # dockerd's lstat through a file: a 500, not a 404
+            raise errdefs.Unknown(f"lstat /{'/'.join([*candidate, *parts[i + 1:]])}: not a directory")
         resolved = candidate
         i += 1
     return "/" + "/".join(resolved)
+
+
+def link_target(layers: list[str], path: str) -> str:
+    """Where a symlink leads inside the container's root, as dockerd's FollowSymlinkInScope reports it
+    (lexically for a dangling one)."""
+    try:
+        resolved = resolve(layers, path, follow_last=True)
+    except errdefs.SkiffError:
+        resolved = None
+    if resolved is not None:
+        return resolved
+    parts = _split(path)
+    hops = 0
+    while hops < MAX_SYMLINKS:
+        full = visible(layers, "/".join(parts))
+        if full is None or not os.path.islink(full):
+            break
+        target = os.readlink(full)
+        base = [] if target.startswith("/") else parts[:-1]
+        parts = _split(os.path.normpath("/" + "/".join([*base, *_split(target)])))
+        hops += 1
+    return "/" + "/".join(parts)
 
 
 def go_mode(st: os.stat_result) -> int:
@@ -141,13 +165,15 @@ def path_stat(layers: list[str], path: str, container_name: str) -> tuple[str, s
     if full is None:
         raise not_found
     st = os.lstat(full)
+    if follow and not stat.S_ISDIR(st.st_mode):
+        raise errdefs.Unknown(f"lstat {resolved}/: not a directory")
     name = os.path.basename(path.rstrip("/")) or "/"
     info = {
         "name": name,
         "size": st.st_size,
         "mode": go_mode(st),
         "mtime": timefmt.format_ns(st.st_mtime_ns),
-        "linkTarget": os.readlink(full) if stat.S_ISLNK(st.st_mode) else "",
+        "linkTarget": link_target(layers, resolved) if stat.S_ISLNK(st.st_mode) else "",
     }
     return resolved, full, info
 

@@ -28,6 +28,7 @@ CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MS_BIND = 4096
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 
 
 class UntarError(Exception):
@@ -165,9 +166,11 @@ def unpack(data: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
     """dockerd's archive.Unpack into ``dest`` (already chrooted: paths are the container's)."""
     dest = clean(dest)
     dirs: list[tuple[str, tarfile.TarInfo]] = []
-    head = data.read(1)
+    head = data.read(512)
     if not head:
         return  # an empty body is an empty archive
+    if len(head) < 512 and not head.startswith(COMPRESSED_MAGIC):
+        raise UntarError("unexpected EOF")  # Go's tar reader on a short first block
     stream = _Prepend(head, data)
     try:
         tar = tarfile.open(fileobj=stream, mode="r|*")  # type: ignore[call-overload]  # noqa: SIM115
