@@ -13,7 +13,7 @@ from skiff import errdefs
 from skiff.core.images import references
 from skiff.engine.backend import changes as changes_mod
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import imagehistory, merge, timefmt
+from skiff.engine.backend import imagehistory, imageprune, merge, timefmt
 from skiff.engine.backend.events import EventBus
 
 log = logging.getLogger("skiff.engine.backend.images")
@@ -190,50 +190,8 @@ class ImageService:
         return await imagehistory.history(await self.resolve(name), _config_of, self.resolve, self.names_of)
 
     async def prune(self, filters: str | None = None) -> dict[str, Any]:
-        """Images no container uses: only untagged ones unless ``dangling=false``."""
-        wanted = filters_mod.parse(filters)
-        filters_mod.validate(wanted, ("dangling", "label", "label!", "until"))
-        dangling_only = True
-        for value in wanted.get("dangling", []):
-            dangling_only = value.lower() in ("true", "1")
-        until_ns = 0
-        for value in wanted.get("until", []):
-            until_ns = timefmt.parse_timestamp(value)
-        users = self._users()
-        by_id: dict[str, list[Any]] = {}
-        for image in await self._all():
-            by_id.setdefault(image.id, []).append(image)
-        deleted: list[dict[str, str]] = []
-        reclaimed = 0
-        for image_id, entries in by_id.items():
-            tagged = [e.name for e in entries if e.name]
-            if dangling_only and tagged:
-                continue
-            if users is not None and users.containers_using(image_id):
-                continue
-            config = _config_of(entries[0])
-            labels = (config.get("config") or {}).get("Labels") or {}
-            if not filters_mod.match_labels(wanted.get("label", []), labels):
-                continue
-            if not filters_mod.match_not_labels(wanted.get("label!", []), labels):
-                continue
-            if until_ns and timefmt.parse_ns(str(config.get("created", ""))) >= until_ns:
-                continue
-            try:
-                for name in tagged:
-                    resp = await self.core.images_delete(name)
-                    deleted += [{"Untagged": references.familiar(u)} for u in resp.untagged]
-                    deleted += [{"Deleted": d} for d in resp.deleted]
-                if not any(d.get("Deleted") == image_id for d in deleted):
-                    resp = await self.core.images_delete(image_id)
-                    deleted += [{"Deleted": d} for d in resp.deleted]
-            except errdefs.NotFound:
-                pass
-            except errdefs.SkiffError as err:
-                log.warning("image prune: cannot delete %s: %s", image_id, err)
-                continue
-            reclaimed += int(entries[0].size)
-        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+        """Images no container uses: only untagged ones unless ``dangling=false`` (backend/imageprune.py)."""
+        return await imageprune.prune(self, filters, _config_of, log)
 
     # ---------- tag ----------
     async def tag(self, name: str, repo: str, tag: str | None) -> None:
