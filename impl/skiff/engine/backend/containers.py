@@ -1312,8 +1312,8 @@ class ContainerService:
             raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
         resolved = await asyncio.to_thread(archive_mod.resolve, layers, path, True)
         host = archive_mod.visible(layers, resolved) if resolved is not None else None
-        if resolved is None or host is None:  # dockerd names the container by ID here (by ref for GET)
-            raise errdefs.NotFound(f"Could not find the file {path} in container {record.id}")
+        if resolved is None or host is None:  # dockerd names the container as the request did
+            raise errdefs.NotFound(f"Could not find the file {path} in container {ref}")
         if not os.path.isdir(host):
             raise errdefs.Unknown("extraction point is not a directory")
         chown = None
