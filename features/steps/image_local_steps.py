@@ -183,3 +183,14 @@ def step_commit_event(context: Any, alias: str) -> None:
     attrs = commits[0]["Actor"]["Attributes"]
     for row in context.table:
         assert attrs.get(row["key"]) == world.expand(row["value"]), f"{row['key']}: {attrs}"
+
+
+@given('I committed the container "{alias}" without a name and remembered the image as "{key}"')
+def step_commit_untagged(context: Any, alias: str, key: str) -> None:
+    world = _w(context)
+    env, args = cli.split(world.expand(f"docker commit <{alias}>"))
+    result = cli.run(world.target.host, args, env)
+    assert result.exit_code == 0, result.stderr
+    ident = result.stdout.strip()
+    world.values[key] = ident
+    world.image_ids.append(ident)
