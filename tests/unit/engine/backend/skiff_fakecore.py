@@ -92,14 +92,17 @@ class FakeCore:
         self.add_image("docker.io/library/busybox:latest", BUSYBOX_ID, BUSYBOX_CONFIG, size=1984172)
 
     def add_image(self, name: str, image_id: str, config: dict[str, Any], size: int = 0) -> pb.Image:
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        sizes = [0] * (len(diff_ids) - 1) + [size] if diff_ids else []  # as core: each layer's own size
         image = pb.Image(
             name=name,
             id=image_id,
             config=json.dumps(config).encode(),
             size=size,
-            diff_ids=config.get("rootfs", {}).get("diff_ids", []),
+            diff_ids=diff_ids,
             created_at=rfc3339(),
             chain_id=image_id,
+            labels={"io.skiff.image.layer-sizes": json.dumps(sizes)},
         )
         self.images[name] = image
         return image
@@ -129,13 +132,23 @@ class FakeCore:
         if name in self.images:
             image = self.images.pop(name)
             deleted = [] if any(i.id == image.id for i in self.images.values()) else [image.id]
-            return pb.DeleteImageResponse(untagged=[name], deleted=deleted)
+            gone_layers = self._gone_layers(deleted, [image])
+            return pb.DeleteImageResponse(untagged=[name], deleted=deleted + gone_layers)
         ids = [n for n, i in self.images.items() if i.id == name]
         if not ids:
             raise errdefs.NotFound(f"image {name}: not found")
-        for n in ids:
-            del self.images[n]
-        return pb.DeleteImageResponse(untagged=ids, deleted=[name])
+        gone = [self.images.pop(n) for n in ids]
+        return pb.DeleteImageResponse(untagged=ids, deleted=[name, *self._gone_layers([name], gone)])
+
+    def _gone_layers(self, deleted: list[str], images: list[pb.Image] | None = None) -> list[str]:
+        """Core's GC: the chain IDs of a deleted image that no remaining image stands on."""
+        if not deleted:
+            return []
+        from skiff.core.images.unpack import chain_ids
+
+        kept = {c for i in self.images.values() for c in chain_ids(list(i.diff_ids))}
+        mine = {c for i in images or [] for c in chain_ids(list(i.diff_ids))}
+        return sorted(mine - kept)
 
     async def images_load(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[pb.LoadProgress]:
         data = b"".join([c async for c in chunks])

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from skiff import errdefs
 from skiff.engine.backend import ContainerService, ImageService
-from skiff_fakecore import BUSYBOX_ID, FakeCore
+from skiff_fakecore import BUSYBOX_CONFIG, BUSYBOX_ID, FakeCore
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
@@ -148,18 +148,43 @@ async def test_history(images: ImageService) -> None:
 
 
 async def test_prune(images: ImageService, containers: ContainerService, core: FakeCore) -> None:
+    """SpaceReclaimed is the size of the layers that went away (dockerd), not of the images."""
     dangling = "sha256:" + "22" * 32
-    core.add_image("", dangling, {"created": "2026-11-27T12:00:00Z", "config": {}}, size=7)
+    layer = "sha256:" + "2a" * 32
+    core.add_image("", dangling, {"created": "2026-11-27T12:00:00Z", "config": {},
+                                  "rootfs": {"diff_ids": [layer]}}, size=7)
     used = "sha256:" + "33" * 32
     core.add_image(
         "docker.io/library/used:1", used, {"created": "2026-11-27T12:00:00Z", "config": {}}, size=9
     )
     await containers.create(None, {"Image": "used:1", "Cmd": ["true"]})
     assert await images.prune('{"label":["x"]}') == {"ImagesDeleted": None, "SpaceReclaimed": 0}
-    assert await images.prune() == {"ImagesDeleted": [{"Deleted": dangling}], "SpaceReclaimed": 7}
+    assert await images.prune() == {"ImagesDeleted": [{"Deleted": dangling}, {"Deleted": layer}],
+                                    "SpaceReclaimed": 7}
     out = await images.prune('{"dangling":["false"]}')
-    assert out["ImagesDeleted"] == [{"Untagged": "busybox:latest"}, {"Deleted": BUSYBOX_ID}]
+    assert out["ImagesDeleted"] == [{"Untagged": "busybox:latest"}, {"Deleted": BUSYBOX_ID},
+                                    {"Deleted": "sha256:" + "6e" * 32}]
+    assert out["SpaceReclaimed"] == 1984172
     assert "docker.io/library/used:1" in core.images
+    with pytest.raises(errdefs.InvalidArgument, match=r"^Invalid filter 'dangling=\[maybe\]'$"):
+        await images.prune('{"dangling":["maybe"]}')
+
+
+async def test_history_follows_the_parent_chain(images: ImageService, core: FakeCore) -> None:
+    child_config = {
+        "created": "2026-11-27T13:00:00Z",
+        "rootfs": {"diff_ids": ["sha256:" + "6e" * 32, "sha256:" + "77" * 32]},
+        "history": [*BUSYBOX_CONFIG["history"], {"created": "2026-11-27T13:00:00Z", "created_by": "sh"}],
+    }
+    child = core.add_image("docker.io/library/child:1", "sha256:" + "cc" * 32, child_config, size=9)
+    child.labels["io.skiff.image.layer-sizes"] = "[1984172, 9]"
+    child.labels["io.skiff.image.parent"] = BUSYBOX_ID
+    out = await images.history("child:1")
+    assert [(h["Id"], h["Size"], h["Tags"], h["CreatedBy"]) for h in out] == [
+        ("sha256:" + "cc" * 32, 9, ["child:1"], "sh"),
+        (BUSYBOX_ID, 1984172, ["busybox:latest"], ""),
+    ]
+    assert (await images.inspect("child:1"))["Parent"] == BUSYBOX_ID
 
 
 async def test_push_and_search_answer_like_an_unreachable_registry(
