@@ -35,8 +35,10 @@ def make_ca(directory: Path, name: str = "skiff-test-ca") -> KeyPair:
     return ca
 
 
-def make_cert(directory: Path, ca: KeyPair, name: str, hosts: list[str]) -> KeyPair:
-    """A certificate for ``hosts`` (IP addresses or DNS names as subjectAltName) signed by ``ca``."""
+def make_cert(directory: Path, ca: KeyPair, name: str, hosts: list[str],
+              usage: str = "serverAuth") -> KeyPair:
+    """A certificate for ``hosts`` (IP addresses or DNS names as subjectAltName) signed by ``ca``;
+    ``usage`` is its extendedKeyUsage (``clientAuth`` for a client certificate)."""
     directory.mkdir(parents=True, exist_ok=True)
     pair = KeyPair(directory / f"{name}.crt", directory / f"{name}.key")
     csr = directory / f"{name}.csr"
@@ -45,7 +47,7 @@ def make_cert(directory: Path, ca: KeyPair, name: str, hosts: list[str]) -> KeyP
              "-keyout", str(pair.key), "-out", str(csr))
     ext = directory / f"{name}.ext"
     ext.write_text(f"subjectAltName={sans}\nbasicConstraints=CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+                   f"keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\n")
     _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca.cert), "-CAkey", str(ca.key),
              "-CAcreateserial", "-days", "1", "-sha256", "-extfile", str(ext), "-out", str(pair.cert))
     return pair

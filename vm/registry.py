@@ -34,12 +34,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _config(root: Path, host: str, port: int, htpasswd: Path | None, tls: KeyPair | None = None,
-            token: TokenAuth | None = None, schema1: bool = False) -> str:
+            token: TokenAuth | None = None, schema1: bool = False, client_ca: Path | None = None) -> str:
     auth = (f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n" if htpasswd else "")
     if token is not None:
         auth = (f"auth:\n  token:\n    realm: {token.realm}\n    service: {token.service}\n"
                 f"    issuer: {token.issuer}\n    rootcertbundle: {token.rootcertbundle}\n")
     tls_cfg = f"  tls:\n    certificate: {tls.cert}\n    key: {tls.key}\n" if tls is not None else ""
+    if tls is not None and client_ca is not None:
+        tls_cfg += f"    clientcas:\n      - {client_ca}\n"
     return (
         "version: 0.1\n"
         "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
@@ -103,10 +105,12 @@ class Registry:
     host: str = "127.0.0.1"
     token: TokenAuth | None = None
     schema1: bool = False  # accept signed schema1 manifests (compatibility: schema1: enabled)
+    client_certs: bool = False  # with tls: demand a client certificate signed by the same CA
     port: int = 0
     root: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     ca: Path | None = None
+    client: KeyPair | None = None  # a client certificate the registry accepts (client_certs)
 
     @property
     def address(self) -> str:
@@ -134,10 +138,13 @@ class Registry:
             ca = make_ca(root / "pki")
             self.ca = ca.cert
             pair = make_cert(root / "pki", ca, "registry", [self.host, "localhost"])
+            if self.client_certs:
+                self.client = make_cert(root / "pki", ca, "client", ["skiff-test-client"], "clientAuth")
         for _ in range(5):
             self.port = free_port(self.host)
             cfg = root / "config.yml"
-            cfg.write_text(_config(root, self.host, self.port, htpasswd, pair, self.token, self.schema1))
+            cfg.write_text(_config(root, self.host, self.port, htpasswd, pair, self.token, self.schema1,
+                                   self.ca if self.client_certs else None))
             with open(root / "registry.log", "ab") as log:
                 self.proc = subprocess.Popen([BINARY, "serve", str(cfg)], stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=log, start_new_session=True)
@@ -148,6 +155,8 @@ class Registry:
 
     def _wait(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.ca)) if self.ca is not None else None
+        if context is not None and self.client is not None:
+            context.load_cert_chain(str(self.client.cert), str(self.client.key))
         end = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < end:
             if self.proc is None or self.proc.poll() is not None:

@@ -52,3 +52,18 @@ Feature: A TLS registry with a CA the test makes, trusted through certs.d/<host:
     And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/priv:1"
     Then the command succeeds
     And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/priv:1"
+
+  Scenario: A registry that demands a client certificate: client.cert and client.key from certs.d
+    Given a TLS registry with a CA made for it that demands a client certificate
+    And the target trusts the registry's CA in its certs.d
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/mtls:1"
+    When I run "docker push <registry.value>/<prefix>/mtls:1"
+    Then the command fails
+    And stderr contains "Get "https://<registry.value>/v2/": remote error: tls: bad certificate"
+    Given the target has the registry's client certificate in its certs.d
+    When I run "docker push <registry.value>/<prefix>/mtls:1"
+    Then the command succeeds
+    When I run "docker rmi <registry.value>/<prefix>/mtls:1"
+    And I run "docker pull <registry.value>/<prefix>/mtls:1"
+    Then the command succeeds
+    And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/mtls:1"

@@ -121,6 +121,25 @@ def step_registry_tls_token(context: Any, user: str, password: str) -> None:
     _token_registry(_w(context), user, password, tls=True)
 
 
+@given("a TLS registry with a CA made for it that demands a client certificate")
+def step_registry_tls_client(context: Any) -> None:
+    world = _w(context)
+    registry = _start_registry(world, Registry(tls=True, host=local_address(), client_certs=True))
+    assert registry.client is not None
+    world.values["client_cert"] = str(registry.client.cert)
+    world.values["client_key"] = str(registry.client.key)
+
+
+@given("the target has the registry's client certificate in its certs.d")
+def step_target_client_cert(context: Any) -> None:
+    world = _w(context)
+    d = (DOCKER_CERTS_D if world.target.name == "docker" else SKIFF_CERTS_D) / world.values["registry"]
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(world.values["client_cert"], d / "client.cert")
+    shutil.copyfile(world.values["client_key"], d / "client.key")
+    _closer(world, lambda: shutil.rmtree(d, ignore_errors=True))
+
+
 def _trust_ca(world: World, certs_d: Path) -> None:
     """certs.d/<host:port>/ca.crt, as dockerd and skiffd read it on each pull/push; removed afterwards."""
     d = certs_d / world.values["registry"]

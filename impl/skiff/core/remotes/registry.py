@@ -389,6 +389,8 @@ def _dial_message(err: Exception) -> str:
         return "connect: connection refused"
     if "Name or service not known" in text or "Temporary failure in name resolution" in text:
         return "dial tcp: lookup: no such host"
+    if "ALERT_BAD_CERTIFICATE" in text or "CERTIFICATE_REQUIRED" in text:  # no client certificate
+        return "remote error: tls: bad certificate"
     if "CERTIFICATE_VERIFY_FAILED" in text:  # Go's x509 wording
         if "mismatch" in text:
             return "x509: certificate is not valid for this host"
