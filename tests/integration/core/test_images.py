@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import json
 import os
 import tarfile
@@ -244,3 +246,38 @@ def test_bad_archives_leave_nothing(env: Env, busybox_tar: Path, workdir: Path) 
     with open(garbage, "rb") as f, pytest.raises(errdefs.Unknown, match="archive/tar: invalid tar header"):
         env.images.import_(f, ImportOptions("x"))  # dockerd: 500 "Error processing tar file(...)"
     assert env.blobs() == set() and env.snapshots() == set() and env.images.list_() == []
+
+
+def _diff_tar(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_a_commit_is_a_layer_over_its_parent(env: Env, busybox_tar: Path) -> None:
+    """Import with ``parent`` (the engine's commit): base layers + the diff, history continued, Parent."""
+    base_id = env.import_(busybox_tar, "busybox", comment="Imported from -")
+    base = env.images.get("busybox")
+    diff = _diff_tar({"hello": b"hi\n", "bin/.wh.vi": b""})
+    opts = ImportOptions("commit:1", config={"parent": base_id, "config": {"Cmd": ["sh"]}, "author": "Ann"},
+                         comment="a message", created_by="sh -c x")
+    child = env.images.import_(io.BytesIO(diff), opts)
+    config = json.loads(child.config)
+    assert child.diff_ids == [*base.diff_ids, "sha256:" + hashlib.sha256(diff).hexdigest()]
+    assert config["history"][-1] == {"created": config["created"], "author": "Ann", "created_by": "sh -c x",
+                                     "comment": "a message"}
+    assert len(config["history"]) == 2 and "parent" not in config and "comment" not in config
+    assert child.record.labels["io.skiff.image.parent"] == base_id
+    assert json.loads(child.record.labels["io.skiff.image.layer-sizes"]) == [base.size, 3]
+    manifest = json.loads(read_blob(env.store, child.record.target_digest))
+    base_manifest = json.loads(read_blob(env.store, base.record.target_digest))
+    assert manifest["layers"][:-1] == base_manifest["layers"]
+    assert env.sn.stat(child.chain_id).parent == base.chain_id
+
+    empty = env.images.import_(io.BytesIO(b"\0" * 10240), dataclasses.replace(opts, name="commit:2"))
+    assert empty.diff_ids == base.diff_ids and empty.chain_id == base.chain_id
+    assert json.loads(empty.config)["history"][-1]["empty_layer"] is True
