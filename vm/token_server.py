@@ -134,11 +134,11 @@ class TokenServer:
             self.cert = key.cert
             cfg = self.root / "config.json"
             cfg.write_text(json.dumps({"cert": str(key.cert), "key": str(key.key), "users": self.users}))
-            self.proc = subprocess.Popen([sys.executable, "-m", "vm.token_server", str(cfg)],
-                                         cwd=Path(__file__).resolve().parent.parent,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=open(self.root / "log", "wb"),  # noqa: SIM115
-                                         start_new_session=True)
+            with open(self.root / "log", "wb") as log:
+                self.proc = subprocess.Popen([sys.executable, "-m", "vm.token_server", str(cfg)],
+                                             cwd=Path(__file__).resolve().parent.parent,
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                             start_new_session=True)
             self.address = self._read_address()
             return self
         except BaseException:

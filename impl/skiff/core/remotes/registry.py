@@ -114,6 +114,7 @@ class Registry:
         self.insecure = insecure
         self._base = ""
         self._tokens: dict[str, str] = {}
+        self._refreshed: set[str] = set()
         self._basic = False
         self._lock = threading.Lock()
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
@@ -169,9 +170,14 @@ class Registry:
                 return False
             self._basic = True
             return True
-        if kind != "bearer" or scope in self._tokens:
+        if kind != "bearer":
             return False
         params = dict(_CHALLENGE.findall(challenge))
+        if scope in self._tokens:  # a token that expired is fetched again, once per scope
+            if params.get("error") != "invalid_token" or scope in self._refreshed:
+                return False
+            self._refreshed.add(scope)
+            del self._tokens[scope]
         realm = params.get("realm", "")
         if not realm:
             return False
