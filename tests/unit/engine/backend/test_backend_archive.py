@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from skiff import errdefs
-from skiff.engine.backend import archive
+from skiff.engine.backend import archive, untar
 
 pytestmark = pytest.mark.unit
 
@@ -96,13 +97,61 @@ def test_whiteout_hides_lower_entries(layers: list[str]) -> None:
     ]
 
 
-def test_extract_stays_inside(tmp_path: Path) -> None:
+def _tar(*members: tuple[str, str, str]) -> bytes:
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
-        info = tarfile.TarInfo("../outside")
-        tar.addfile(info, io.BytesIO(b""))
-    dest = tmp_path / "dest"
-    dest.mkdir()
-    with pytest.raises(tarfile.TarError):
-        archive.extract(io.BytesIO(data.getvalue()), str(dest))
-    assert not (tmp_path / "outside").exists()
+        for name, kind, target in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(target)
+                tar.addfile(info, io.BytesIO(target.encode()))
+                continue
+            kinds = {"symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE, "dir": tarfile.DIRTYPE}
+            info.type = kinds[kind]
+            info.linkname = target
+            tar.addfile(info)
+    return data.getvalue()
+
+
+def test_untar_paths_are_gos() -> None:
+    assert untar.clean("//a/../b/") == "/b"
+    assert untar.clean("") == "."
+    assert untar.clean("../../x") == "../../x"
+    assert untar.join("/tmp", "../../../../etc/x") == "/etc/x"
+    assert untar.join("/tmp", "/etc/x") == "/tmp/etc/x"
+
+
+@pytest.mark.parametrize(
+    ("members", "dest", "error", "inside"),
+    [
+        ([("../../etc/x", "file", "x")], "/tmp/d", '"../../etc/x" is outside of "/tmp/d"', None),
+        ([("../../../../tmp/y", "file", "x")], "/tmp", None, "tmp/y"),
+        ([("/etc/abs", "file", "x")], "/tmp", None, "tmp/etc/abs"),
+        ([("up", "symlink", "../../etc")], "/tmp", 'invalid symlink "/tmp/up" -> "../../etc"', None),
+        ([("esc", "symlink", "/"), ("esc/through", "file", "x")], "/tmp", None, "through"),
+        ([("hl", "hardlink", "/etc/hostname")], "/tmp",
+         "link /tmp/etc/hostname /tmp/hl: no such file or directory", None),
+        ([("hl", "hardlink", "../etc/hostname")], "/tmp",
+         'invalid hardlink "/etc/hostname" -> "../etc/hostname"', None),
+    ],
+)
+def test_put_stays_inside_the_root(tmp_path: Path, members: list[tuple[str, str, str]], dest: str,
+                                   error: str | None, inside: str | None) -> None:
+    """The helper chroots into the root first, so whatever the tar says lands inside it (needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot needs root")
+    root = tmp_path / "root"
+    for d in ("tmp/d", "etc"):
+        (root / d).mkdir(parents=True)
+    (root / "etc" / "hostname").write_text("inside\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    coro = archive.put(_tar(*members), dest, str(root), [])
+    if error is None:
+        asyncio.run(coro)
+    else:
+        with pytest.raises(errdefs.Unknown) as caught:
+            asyncio.run(coro)
+        assert str(caught.value) == f"Error processing tar file(exit status 1): {error}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing beside the root
+    if inside is not None:
+        assert (root / inside).read_text() == "x"
