@@ -43,3 +43,22 @@ Feature: repo@digest references recorded after a pull or a push by tag (RepoDige
     Then stdout is "3 <pushed.value>\n"
     When I run "docker image inspect --format '{{.Id}}' <registry.value>/<prefix>/up@<pushed.value>"
     Then the command succeeds
+
+  Scenario: When the tag moves to a newer image, the old one keeps its repo@digest (no tag) and lists as dangling
+    Given a local registry
+    And the reference pushed a one-layer image of random data to the registry as "<registry.value>/<prefix>/mv:1", its digest remembered as "first"
+    And the image "<registry.value>/<prefix>/mv@<first.value>" is removed after the scenario
+    And the image "<registry.value>/<prefix>/mv:1" is removed after the scenario
+    And I ran "docker pull <registry.value>/<prefix>/mv:1" successfully
+    And the reference pushed a one-layer image of random data to the registry as "<registry.value>/<prefix>/mv:1", its digest remembered as "second"
+    When I run "docker pull <registry.value>/<prefix>/mv:1"
+    Then the command succeeds
+    And stdout contains "Digest: <second.value>"
+    When I run "docker images --digests --format '{{.Tag}} {{.Digest}}' <registry.value>/<prefix>/mv"
+    Then stdout contains "1 <second.value>\n"
+    And stdout matches ".*[<]none[>] <first.value>\n.*"
+    When I run "docker images --filter dangling=true --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}'"
+    Then stdout matches ".*<registry.value>/<prefix>/mv [<]none[>] <first.value>\n.*"
+    And stdout does not contain "<second.value>"
+    When I run "docker images --filter dangling=false --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}'"
+    Then stdout matches ".*<registry.value>/<prefix>/mv [<]none[>] <first.value>\n.*"

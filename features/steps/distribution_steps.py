@@ -173,9 +173,19 @@ def step_reference_pushed(context: Any, source: str, ref: str) -> None:
     world.values["digest"] = m.group(1)
 
 
+@given('the reference pushed a one-layer image of random data to the registry as "{ref}", '
+       'its digest remembered as "{key}"')
+def step_reference_pushed_random_digest(context: Any, ref: str, key: str) -> None:
+    world = _w(context)
+    world.values[key] = _push_random(world, ref)
+
+
 @given('the reference pushed a one-layer image of random data to the registry as "{ref}"')
 def step_reference_pushed_random(context: Any, ref: str) -> None:
-    world = _w(context)
+    _push_random(_w(context), ref)
+
+
+def _push_random(world: World, ref: str) -> str:
     ref = world.expand(ref)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
@@ -185,9 +195,12 @@ def step_reference_pushed_random(context: Any, ref: str) -> None:
         tf.addfile(info, io.BytesIO(data))
     image_id = _reference(world, "import", "-", ref, stdin=buf.getvalue()).stdout.strip()
     try:
-        _reference(world, "push", ref)
+        out = _reference(world, "push", ref).stdout
     finally:
         _reference(world, "rmi", image_id)
+    m = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
+    assert m, out
+    return m.group(1)
 
 
 def _random_layer_tar(size: int) -> bytes:

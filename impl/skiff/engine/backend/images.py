@@ -123,7 +123,8 @@ class ImageService:
             labels = (config.get("config") or {}).get("Labels") or None
             if "dangling" in wanted:
                 want_dangling = wanted["dangling"][0].lower() in ("true", "1")
-                if want_dangling == bool(tags or repo_digests):
+                # dockerd: an image with only repo@digest references shows under dangling=true and =false
+                if (not want_dangling and not tags and not repo_digests) or (want_dangling and tags):
                     continue
             if not filters_mod.match_labels(wanted.get("label", []), labels):
                 continue
