@@ -1,9 +1,10 @@
-"""Schema1 manifests: the canonical payload, dockerd's layer checks, and its image config bytes."""
+"""Schema1 manifests (the canonical payload, dockerd's layer checks, its image config bytes) and certs.d."""
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from skiff import errdefs
@@ -72,3 +73,26 @@ def test_the_config_is_dockerds_bytes() -> None:
 def test_certs_d_names_no_directory_outside_its_roots() -> None:
     assert host_dir("..") is None
     assert host_dir("a/../../etc") is None
+
+
+def test_certs_d_loads_the_cas_of_the_host_and_skips_verification_when_insecure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+    import subprocess
+
+    from skiff.core.remotes.certs import tls_context
+
+    d = tmp_path / "192.0.2.9:5000"
+    d.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=t", "-keyout", str(tmp_path / "k"), "-out", str(d / "ca.crt")],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SKIFF_CERTS_D", str(tmp_path))
+    base = len(ssl.create_default_context().get_ca_certs())
+    ctx = tls_context("192.0.2.9:5000", insecure=False)
+    assert len(ctx.get_ca_certs()) == base + 1
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert tls_context("192.0.2.9:5000", insecure=True).verify_mode == ssl.CERT_NONE
+    (d / "client.cert").write_text("x")
+    with pytest.raises(errdefs.Unknown, match=r"missing key client\.key"):
+        tls_context("192.0.2.9:5000", insecure=False)
