@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,39 +77,37 @@ def host_ifname() -> str:
 
 
 def attach(ep: Endpoint, ns_path: Path | str) -> None:
-    """Create the veth pair, put the host end on the bridge and the other in the netns as ``ifname``
-    with its address, MAC and default route."""
-    peer_tmp = "skp" + secrets.token_hex(4)[:7]
+    """Create the veth pair with its inner end made directly in the netns as ``ifname`` (with its MAC) and
+    the host end on the bridge, up; then the address and default route inside. Making the peer in place
+    spares the kernel a move between namespaces (a network-wide synchronisation of 15-40 ms per move)."""
     with IPRoute() as ipr:
         br = ipr.link_lookup(ifname=ep.bridge)[0]
-        ipr.link("add", ifname=ep.host_ifname, kind="veth", peer={"ifname": peer_tmp})
+        fd = os.open(str(ns_path), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            host = ipr.link_lookup(ifname=ep.host_ifname)[0]
-            peer = ipr.link_lookup(ifname=peer_tmp)[0]
-            ipr.link("set", index=host, master=br, state="up")
-            fd = open(ns_path, "rb")  # noqa: SIM115 - held only for the move
-            try:
-                ipr.link("set", index=peer, net_ns_fd=fd.fileno())
-            finally:
-                fd.close()
-        except BaseException:
-            with contextlib.suppress(NetlinkError):
-                for idx in ipr.link_lookup(ifname=ep.host_ifname):
-                    ipr.link("del", index=idx)
-            raise
+            ipr.link(
+                "add",
+                ifname=ep.host_ifname,
+                kind="veth",
+                master=br,
+                state="up",
+                peer={"ifname": ep.ifname, "net_ns_fd": fd, "address": ep.mac},
+            )
+        finally:
+            os.close(fd)
 
     def inside() -> None:
         with IPRoute() as nsr:
-            lo = nsr.link_lookup(ifname="lo")[0]
-            nsr.link("set", index=lo, state="up")
-            idx = nsr.link_lookup(ifname=peer_tmp)[0]
-            nsr.link("set", index=idx, ifname=ep.ifname, address=ep.mac)
+            idx = nsr.link_lookup(ifname=ep.ifname)[0]
             nsr.addr("add", index=idx, address=ep.address, prefixlen=ep.prefixlen)
             nsr.link("set", index=idx, state="up")
             if ep.default_route:
                 nsr.route("add", dst="0.0.0.0/0", gateway=ep.gateway)
 
-    netns.run_in(ns_path, inside)
+    try:
+        netns.run_in(ns_path, inside)
+    except BaseException:
+        delete_link(ep.host_ifname)
+        raise
 
 
 def detach(ep_host_ifname: str, ns_path: Path | str | None = None, ifname: str = "") -> None:

@@ -161,6 +161,7 @@ class NetworkService:
         self._ready: set[str] = set()
         self.events: Any = None  # the daemon's EventBus: network create/destroy/connect/disconnect
         self.link_envs: dict[str, list[str]] = {}  # cid -> its --link variables, made by setup
+        self._reapers: set[asyncio.Future[None]] = set()  # veth removals still under way
         self._load(subnet)
 
     def _emit(self, action: str, net: Net, cid: str = "") -> None:
@@ -359,6 +360,8 @@ class NetworkService:
         self.link_envs.pop(record.id, None)
         links = self._links(record, lookup) if self.nets[next(iter(configs))].default else []
         await self._settle(record.id)
+        if any((c or {}).get("IPAMConfig") for c in configs.values()):
+            await self._drain()  # a static address may still be held by a veth being removed
         async with self.lock:
             await self._release_locked(record.id)
             sb = Sandbox(
@@ -375,9 +378,11 @@ class NetworkService:
                     self._plan(sb, self.nets[nid], cfg)
                 first = sb.primary
                 assert first is not None
-                sb.bindings = await asyncio.to_thread(
-                    self._bind_ports, record, first.endpoint_id, first.address
-                )
+                hc = record.host_config
+                if hc.get("PortBindings") or hc.get("PublishAllPorts"):  # no thread hop for none
+                    sb.bindings = await asyncio.to_thread(
+                        self._bind_ports, record, first.endpoint_id, first.address
+                    )
                 self._save(sb)
                 await asyncio.to_thread(netns.create, Path(sb.key), bridge.loopback_up)
             except Exception as err:
@@ -586,14 +591,36 @@ class NetworkService:
 
     # ---------- teardown ----------
     def _teardown(self, sb: Sandbox) -> None:
+        """What goes at once: the proxies (so the host ports are free again) and the netns mount."""
         self._stop_proxies(sb.bindings)
-        for a in sb.attachments:
-            bridge.delete_link(a.host_ifname)
-            net = self.nets.get(a.network_id)
-            if net is not None:
-                net.pool.release(a.address)
         if sb.owned and sb.key.startswith(str(self.netns_dir)):
             netns.remove(Path(sb.key))
+
+    def _reap_later(self, sb: Sandbox) -> None:
+        """The veths go off the caller's path: deleting one waits 15-40 ms on the kernel's network-wide
+        synchronisation, which an exit or a removal need not wait for. Their addresses return to the pools
+        only once they are gone (the MAC follows the address, so a reuse must not meet the old port)."""
+        if not sb.attachments:
+            return
+
+        async def reap() -> None:
+            try:
+                for a in sb.attachments:
+                    await asyncio.to_thread(bridge.delete_link, a.host_ifname)
+            finally:
+                for a in sb.attachments:
+                    net = self.nets.get(a.network_id)
+                    if net is not None:
+                        net.pool.release(a.address)
+
+        task = asyncio.ensure_future(reap())
+        self._reapers.add(task)
+        task.add_done_callback(self._reapers.discard)
+
+    async def _drain(self) -> None:
+        """Wait for pending veth removals (before a static address, a network removal or shutdown)."""
+        while self._reapers:
+            await asyncio.gather(*list(self._reapers), return_exceptions=True)
 
     async def release(self, cid: str, removed: bool = False) -> None:
         """After the task is gone (exit, failed start, removal): everything ``setup`` made; a removed
@@ -611,6 +638,7 @@ class NetworkService:
         if sb is None:
             return
         await asyncio.to_thread(self._teardown, sb)
+        self._reap_later(sb)
         self._forget(cid)
         for a in sb.attachments:
             if a.network_id in self.nets:
@@ -747,6 +775,8 @@ class NetworkService:
             raise errdefs.Conflict(
                 f"endpoint with name {record.name.lstrip('/')} already exists in network {net.name}"
             )
+        if (cfg or {}).get("IPAMConfig"):
+            await self._drain()
         async with self.lock:
             sb = self.sandboxes.get(record.id)
             if sb is not None and record.state.running:
@@ -987,6 +1017,7 @@ class NetworkService:
             raise errdefs.Forbidden(
                 f"error while removing network: network {net.name} id {net.id} has active endpoints"
             )
+        await self._drain()
         async with self.lock:
             del self.nets[net.id]
             self._save_nets()
