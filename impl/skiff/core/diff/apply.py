@@ -256,6 +256,10 @@ def apply_tar(
         with tarfile.open(fileobj=hashing, mode="r|") as tf:
             for m in tf:
                 ex.member(tf, m)
+    except tarfile.ReadError as err:
+        if hashing.count or str(err) != "empty file":
+            raise _tar_error(err) from None
+        # nothing at all: Go's tar reader sees io.EOF at once, an empty layer (dockerd imports it)
     except (tarfile.TarError, EOFError, gzip.BadGzipFile) as err:
         raise _tar_error(err) from None
     except OSError as err:  # e.g. a full disk, or setxattr refused: still dockerd's shape

@@ -140,9 +140,11 @@ async def delete(name: str, force: bool = False, noprune: bool = False, **_: Any
     return json_response(await _backend().delete(name, force, noprune))
 
 
-async def load(quiet: bool = False, images_tarball: Any = None, body: Any = None) -> Response:
-    """The body is consumed inside the handler: a streaming response would race it for ``receive``."""
-    lines = [line async for line in _backend().load(_body(images_tarball, body), quiet)]
+async def load(quiet: bool = False) -> Response:
+    """The body is streamed to core as it arrives: the handler takes no body argument, so connexion does
+    not read it first (a 1 GB archive was held in memory). It is consumed inside the handler: a streaming
+    response would race it for ``receive``."""
+    lines = [line async for line in _backend().load(_body(), quiet)]
     return Response(b"".join(lines), media_type="application/json")
 
 
@@ -153,10 +155,9 @@ async def create(
     tag: str | None = None,
     message: str | None = None,
     platform: str | None = None,
-    input_image: Any = None,
-    body: Any = None,
 ) -> Response:
-    """Import (``fromSrc=-``) or pull (``fromImage``)."""
+    """Import (``fromSrc=-``) or pull (``fromImage``). No body argument: connexion leaves the body unread and
+    an import streams it to core."""
     backend = _backend()
     if from_image:
         auth = request.headers.get("x-registry-auth")
@@ -170,5 +171,5 @@ async def create(
         "changes", []
     )
     name, config, comment = backend.import_options(repo, tag, changes, message)
-    line = await backend.import_(_body(input_image, body), name, config, comment)
+    line = await backend.import_(_body(), name, config, comment)
     return Response(line, media_type="application/json")
