@@ -116,13 +116,16 @@ Feature: Healthchecks: State.Health, health_status events and "(healthy)" in doc
     Then stdout is "starting/0\n"
     And within 20 seconds "docker inspect -f {{.State.Health.Status}} <c>" prints "healthy\n"
 
-  Scenario: An image's HEALTHCHECK applies to its containers
+  Scenario: An image's HEALTHCHECK applies to its containers, run flags override single fields
     Given I ran "docker create --name <base> busybox true" successfully
     And I ran "docker commit --change 'HEALTHCHECK --interval=1s --timeout=2s --retries=4 CMD test -e /bin/sh' <base> <prefix>-hc:1" successfully
     When I run "docker inspect -f '{{json .Config.Healthcheck}}' <prefix>-hc:1"
     Then stdout is "{\"Test\":[\"CMD-SHELL\",\"test -e /bin/sh\"],\"Interval\":1000000000,\"Timeout\":2000000000,\"Retries\":4}\n"
     Given I ran "docker run -d --network none --name <c> <prefix>-hc:1 sleep 300" successfully
     Then within 20 seconds "docker inspect -f {{.State.Health.Status}} <c>" prints "healthy\n"
+    Given I ran "docker create --name <tuned> --health-interval 3s --health-timeout 1s <prefix>-hc:1 true" successfully
+    When I run "docker inspect -f '{{json .Config.Healthcheck}}' <tuned>"
+    Then stdout is "{\"Test\":[\"CMD-SHELL\",\"test -e /bin/sh\"],\"Interval\":3000000000,\"Timeout\":1000000000,\"Retries\":4}\n"
 
   Scenario Outline: Bad HEALTHCHECK changes are refused
     Given I ran "docker create --name <base> busybox true" successfully

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from skiff import errdefs
@@ -34,6 +35,7 @@ MAX_OUTPUT_LEN = 4096
 MINIMUM_DURATION_NS = 1_000_000  # 1ms
 
 STARTING, HEALTHY, UNHEALTHY, NONE = "starting", "healthy", "unhealthy", "none"
+HEALTH_FILE = "health.json"
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -50,6 +52,18 @@ def validate(config: dict[str, Any]) -> None:
     value = int(hc.get("StartPeriod") or 0)
     if value != 0 and value < MINIMUM_DURATION_NS:
         raise errdefs.InvalidArgument("StartPeriod in Healthcheck cannot be less than 1ms")
+
+
+def merge_image(user: Any, image: dict[str, Any]) -> dict[str, Any]:
+    """dockerd's merge of a create body's Healthcheck with the image's: the image fills in what the user
+    left out (the test, and each zero duration or retry count); Go's field order, zero values omitted."""
+    mine = user if isinstance(user, dict) else {}
+    out: dict[str, Any] = {}
+    for key in ("Test", "Interval", "Timeout", "StartPeriod", "Retries"):
+        value = mine.get(key) or image.get(key)
+        if value:
+            out[key] = value
+    return out
 
 
 def probe_command(config: dict[str, Any]) -> list[str] | None:
@@ -170,16 +184,49 @@ class HealthMonitor:
         self.health: dict[str, Health] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
+    # ---------- persistence: health.json beside the container's record, as dockerd keeps State.Health ----
+    def _path(self, cid: str) -> Path | None:
+        store = getattr(self.containers, "store", None)
+        return Path(store.dir(cid)) / HEALTH_FILE if store is not None else None
+
+    def _get(self, cid: str) -> Health | None:
+        health = self.health.get(cid)
+        if health is not None:
+            return health
+        path = self._path(cid)
+        if path is None or not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            health = Health(str(data["Status"]), int(data["FailingStreak"]), list(data.get("Log") or []))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("cannot read %s: %s", path, err)
+            return None
+        self.health[cid] = health
+        return health
+
+    def _save(self, cid: str) -> None:
+        health, path = self.health.get(cid), self._path(cid)
+        if health is None or path is None or not path.parent.is_dir():
+            return
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(health.to_json()))
+            tmp.replace(path)
+        except OSError as err:
+            log.warning("cannot save %s: %s", path, err)
+
     # ---------- hooks called by the containers backend ----------
     def started(self, record: Any) -> None:
         """A container (re)started: status back to starting, streak 0 (the log is kept), monitor on."""
         self.stopped(record.id)
         if probe_command(record.config) is None:
             return
-        health = self.health.get(record.id)
+        health = self._get(record.id)
         if health is None:
             health = self.health[record.id] = Health()
         health.status, health.failing_streak = STARTING, 0
+        self._save(record.id)
         task = asyncio.ensure_future(self._monitor(record))
         self.tasks[record.id] = task
         self.containers._background.add(task)  # the backend's close() cancels it with the rest
@@ -197,9 +244,10 @@ class HealthMonitor:
         task = self.tasks.pop(cid, None)
         if task is not None and not task.done():
             task.cancel()
-        health = self.health.get(cid)
-        if health is not None:
+        health = self._get(cid)
+        if health is not None and health.status != UNHEALTHY:
             health.status = UNHEALTHY
+            self._save(cid)
 
     def removed(self, cid: str) -> None:
         self.stopped(cid)
@@ -207,17 +255,17 @@ class HealthMonitor:
 
     # ---------- views ----------
     def state(self, cid: str) -> dict[str, Any] | None:
-        health = self.health.get(cid)
+        health = self._get(cid)
         return health.to_json() if health is not None else None
 
     def status(self, cid: str) -> str:
         """The health filter's value: starting, healthy, unhealthy, or none without a healthcheck."""
-        health = self.health.get(cid)
+        health = self._get(cid)
         return health.status if health is not None else NONE
 
     def decorate(self, record: Any, status: str) -> str:
         """dockerd's State.String(): "Up 3 seconds (healthy)" for a running container with a healthcheck."""
-        health = self.health.get(record.id)
+        health = self._get(record.id)
         st = record.state
         if health is None or not st.running or st.paused or st.restarting:
             return status
@@ -305,7 +353,7 @@ class HealthMonitor:
 
     def _record(self, record: Any, result: dict[str, Any]) -> None:
         """dockerd's handleProbeResult."""
-        health = self.health.get(record.id)
+        health = self._get(record.id)
         if health is None or not record.state.running:
             return
         hc = record.config.get("Healthcheck") or {}
@@ -327,6 +375,7 @@ class HealthMonitor:
                 health.failing_streak += 1
                 if health.failing_streak >= retries:
                     health.status = UNHEALTHY
+        self._save(record.id)
         if health.status != old:
             self.containers._publish(record, f"health_status: {health.status}")
 

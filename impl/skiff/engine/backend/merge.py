@@ -12,6 +12,7 @@ from typing import Any
 
 from skiff import errdefs
 from skiff.core import specgen
+from skiff.engine.backend import health
 
 CONFIG_TEMPLATE: dict[str, Any] = {
     "Hostname": "",
@@ -183,8 +184,8 @@ def merge_image(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
     out["Volumes"] = volumes or None
     if not out.get("StopSignal") and image.get("StopSignal"):
         out["StopSignal"] = image["StopSignal"]
-    if not out.get("Healthcheck") and image.get("Healthcheck"):
-        out["Healthcheck"] = image["Healthcheck"]
+    if image.get("Healthcheck"):
+        out["Healthcheck"] = health.merge_image(out.get("Healthcheck"), image["Healthcheck"])
     if not out.get("OnBuild") and image.get("OnBuild"):
         out["OnBuild"] = image["OnBuild"]
     return out
