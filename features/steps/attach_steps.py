@@ -81,7 +81,8 @@ class RawStream:
             self.sock.close()
 
 
-def _hijack(world: World, path: str, body: dict[str, Any] | None = None) -> RawStream:
+def _hijack(world: World, path: str, multiplexed: bool, body: dict[str, Any] | None = None) -> RawStream:
+    """dockerd 20.10 labels every attach stream raw-stream; it is multiplexed when there is no tty."""
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(unix_path(world.target.host))
     payload = json.dumps(body).encode() if body is not None else b""
@@ -98,7 +99,6 @@ def _hijack(world: World, path: str, body: dict[str, Any] | None = None) -> RawS
         buf += data
     sock.settimeout(None)
     head, _, rest = buf.partition(b"\r\n\r\n")
-    multiplexed = b"multiplexed-stream" in head.lower()
     stream = RawStream(sock, head, multiplexed).start(rest)
     _closer(world, stream.close)
     return stream
@@ -138,21 +138,50 @@ def _running(world: World, alias: str, command: str, tty: bool) -> None:
 def step_attach(context: Any, name: str, alias: str, query: str) -> None:
     world = context.world
     ident = world.container_id(alias)
-    _streams(world)[name] = _hijack(world, api.v(f"/containers/{ident}/attach?{world.expand(query)}"))
+    tty = bool(world.inspect(ident)["Config"]["Tty"])
+    path = api.v(f"/containers/{ident}/attach?{world.expand(query)}")
+    _streams(world)[name] = _hijack(world, path, not tty)
 
 
 @when('I start the exec "{key}" attached as "{name}"')
 def step_exec_attached(context: Any, key: str, name: str) -> None:
     world = context.world
     exec_id = world.values[key]
-    tty = bool(world.values.get(f"_tty_{key}", True))
-    _streams(world)[name] = _hijack(world, api.v(f"/exec/{exec_id}/start"), {"Detach": False, "Tty": tty})
+    resp = api.check(world.http.get(api.v(f"/exec/{exec_id}/json")), 200)
+    tty = bool(resp.json()["ProcessConfig"]["tty"])
+    path = api.v(f"/exec/{exec_id}/start")
+    _streams(world)[name] = _hijack(world, path, not tty, {"Detach": False, "Tty": tty})
 
 
 @then('the attach "{name}" answers {status:d}')
 def step_attach_status(context: Any, name: str, status: int) -> None:
     stream = _stream(context.world, name)
     assert stream.status == status, stream.head
+
+
+@then('the attach "{name}" has the header "{header}"')
+def step_attach_header(context: Any, name: str, header: str) -> None:
+    stream = _stream(context.world, name)
+    lines = [line.strip().lower() for line in stream.head.decode("latin-1").split("\r\n")[1:]]
+    assert header.lower() in lines, stream.head
+
+
+@then('the attach "{name}" ends with stdout "{out}" and no stderr')
+def step_attach_demuxed_out(context: Any, name: str, out: str) -> None:
+    step_attach_demuxed(context, name, out, "")
+
+
+@then('the attach "{name}" ends with stdout "{out}" and stderr "{err}"')
+def step_attach_demuxed(context: Any, name: str, out: str, err: str) -> None:
+    stream = _stream(context.world, name)
+    assert stream.eof.wait(DEADLINE_S), f"the attach still streams; got {stream.text()!r}"
+    got: dict[int, bytes] = {1: b"", 2: b""}
+    buf = bytes(stream.raw)
+    while len(buf) >= 8:
+        size = int.from_bytes(buf[4:8], "big")
+        got[buf[0]] = got.get(buf[0], b"") + buf[8:8 + size]
+        buf = buf[8 + size:]
+    assert (got[1], got[2]) == (_unescape(out).encode(), _unescape(err).encode()), got
 
 
 @then('the attach "{name}" body is "{text}"')
@@ -322,3 +351,8 @@ def step_ws_closed(context: Any, name: str, code: int) -> None:
     client = _ws(context.world, name)
     assert client.closed.wait(DEADLINE_S), f"still open; got {client.messages!r}"
     assert client.close_code == code, client.close_code
+
+
+@when('I close the attach "{name}"')
+def step_close_attach(context: Any, name: str) -> None:
+    _stream(context.world, name).close()

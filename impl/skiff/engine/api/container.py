@@ -17,7 +17,7 @@ from skiff.engine.bodies import declares_body
 from skiff.engine.context import services
 from skiff.engine.querybool import docker_bool
 from skiff.engine.responses import go_json, json_response
-from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
+from skiff.engine.streams import RAW_STREAM, HijackResponse
 
 
 class ContainersBackend(Protocol):
@@ -224,12 +224,11 @@ async def attach(
     except errdefs.NotFound as err:
         # dockerd answers this one in plain text with the stream's content type
         return Response(f"{err}\r\n".encode(), status_code=404, media_type=RAW_STREAM)
-    output = backend.attach(id_, stdout, stderr, stream, logs)
+    output = await interactive.subscribed(backend.attach(id_, stdout, stderr, stream, logs), record, logs)
     interactive.attached(backend, record)
-    tty = bool(record.config.get("Tty"))
     output, pump = interactive.attach_io(backend, record, output, keys if stdin and stream else None)
-    return HijackResponse(output, media_type=RAW_STREAM if tty else MULTIPLEXED_STREAM,
-                          stdin=pump if stdin and stream else None)
+    # dockerd 20.10 labels the stream raw whether or not it is multiplexed (1.42 made it say which)
+    return HijackResponse(output, media_type=RAW_STREAM, stdin=pump if stdin and stream else None)
 
 
 async def attach_websocket(
@@ -247,7 +246,7 @@ async def attach_websocket(
     refused = websocket.handshake_error(headers)
     if refused is not None:
         return refused
-    output = backend.attach(id_, True, True, stream, logs)
+    output = await interactive.subscribed(backend.attach(id_, True, True, stream, logs), record, logs)
     interactive.attached(backend, record)
     output, pump = interactive.attach_io(backend, record, interactive.unframed(output, record), keys)
     version = str(request.scope.get("skiff.api_version", "1.39"))

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from skiff.engine.backend.exec import ExecBackend, backend_for
 from skiff.engine.context import services
 from skiff.engine.responses import json_response
-from skiff.engine.streams import MULTIPLEXED_STREAM, RAW_STREAM, HijackResponse
+from skiff.engine.streams import RAW_STREAM, HijackResponse
 
 
 def _backend() -> ExecBackend:
@@ -29,7 +29,7 @@ async def start(id_: str, exec_start_config: Any = None, **_: Any) -> Response:
         return Response(status_code=200)
     ex, output = await backend.start_attached(id_)
     output, pump = backend.attach_io(ex, output)
-    return HijackResponse(output, media_type=RAW_STREAM if ex.tty else MULTIPLEXED_STREAM, stdin=pump)
+    return HijackResponse(output, media_type=RAW_STREAM, stdin=pump)  # raw even when multiplexed, as 20.10
 
 
 async def resize(id_: str, h: int | None = None, w: int | None = None, **_: Any) -> Response:

@@ -195,6 +195,7 @@ class _Runtime:
     watcher: asyncio.Future[None] | None = None
     restart: asyncio.Future[None] | None = None
     backoff: float = 0.0
+    oom: bool = False  # core reported an OOM kill in the running task: State.OOMKilled at its exit
 
 
 class ContainerService:
@@ -275,6 +276,8 @@ class ContainerService:
                         await self._on_exit(
                             event.container_id, int(event.exit_status), event.exited_at, int(event.pid)
                         )
+                    elif event.topic == "/tasks/oom" and event.container_id:
+                        self._on_oom(event.container_id)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -373,11 +376,10 @@ class ContainerService:
                 return  # the event stream and the wait backstop both report an exit: this one is settled
             if pid and record.state.pid and pid != record.state.pid and not force:
                 return  # an exec'd process, not the init
-            oom_killed = resource_opts.oom_kill_count(f"/skiff/{cid}") > 0  # before delete drops the cgroup
             with contextlib.suppress(errdefs.SkiffError):
                 await self.core.tasks_delete(cid)
             st = record.state
-            st.oom_killed = oom_killed
+            st.oom_killed = rt.oom  # dockerd: an OOM kill during the task's life, whichever process it hit
             st.running = st.paused = st.restarting = False
             st.status = "exited"
             st.pid = 0
@@ -396,13 +398,19 @@ class ContainerService:
             self.store.save(record)
             await self._release_network(cid)
             rt.generation += 1
-        if record.state.oom_killed:
-            self._publish(record, "oom")
         self._publish(record, "die", exitCode=str(exit_status))
         await self._notify()
         if record.host_config.get("AutoRemove"):
             with contextlib.suppress(errdefs.SkiffError):
                 await self._remove(record, volumes=True)
+
+    def _on_oom(self, cid: str) -> None:
+        """core's TaskOOM: the ``oom`` event now, and (as dockerd 20.10) State.OOMKilled at the exit."""
+        record = self.store.find(cid)
+        if record is None:
+            return
+        self._runtime(cid).oom = True
+        self._publish(record, "oom")
 
     def _restart_delay(self, record: Container, rt: _Runtime) -> float | None:
         """The restart policy's verdict for an exit: None, or the back-off before the next start."""
@@ -610,6 +618,7 @@ class ContainerService:
                 self._release_pending(rt, None)
                 raise
             offset = jsonlog.size(record.log_path)
+            rt.oom = False
             try:
                 await self.core.tasks_create(record.id, specgen.to_json(spec), log_path=record.log_path,
                                              stdin=bool(record.config.get("OpenStdin")),
@@ -729,6 +738,9 @@ class ContainerService:
                 elif running_now:
                     live = self.core.tasks_attach(record.id, stdout=stdout, stderr=stderr)
                     try:
+                        with contextlib.suppress(AttributeError):
+                            await live.ready()
+                        yield b""  # subscribed: the handler may answer 101 now (interactive.subscribed)
                         async for frame in _payloads(live, tty):
                             yield frame
                     except errdefs.NotImplemented_:
@@ -878,10 +890,11 @@ class ContainerService:
                 "Name": policy["Name"],
                 "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
             }
-        if record.state.running:  # live, as runc update (cgroupfs directly until the core has Update)
+        if record.state.running:  # live: core's Tasks.Update, the shim's runtime update
             changes = resource_opts.update_resources(body)
             try:
-                await asyncio.to_thread(resource_opts.apply_update, f"/skiff/{record.id}", changes)
+                if changes:
+                    await self.core.tasks_update(record.id, changes)
             except errdefs.SkiffError as err:
                 raise errdefs.Unknown(f"Cannot update container {record.id}: {err}") from None
         self.store.save(record)

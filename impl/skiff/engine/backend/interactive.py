@@ -7,6 +7,7 @@ closes the container's stdin (Docker's rule); otherwise the stdin stays open for
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,8 @@ from skiff.engine import detachkeys
 from skiff.engine.streams import StdcopyDecoder
 
 log = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT = 2.0  # how long an attach to a running container waits for its output subscription
 
 
 async def _running(backend: Any, cid: str) -> bool:
@@ -60,6 +63,33 @@ def attach_io(
         await pump_stdin(backend, record.id, detach.stdin(chunks))
 
     return detach.output(output), pump_detachable
+
+
+async def subscribed(output: AsyncIterator[bytes], record: Any, logs: bool) -> AsyncIterator[bytes]:
+    """Run a live attach of a running container up to its subscription to the output, so that the
+    client's 101 means "attached" (another client's next input reaches it). Without a running task or
+    with a log replay the output starts later, as it must (``docker run -i`` attaches before the start)."""
+    if logs or not record.state.running:
+        return output
+    step = asyncio.ensure_future(output.__anext__())
+    await asyncio.wait({step}, timeout=SUBSCRIBE_TIMEOUT)  # a slow core only delays the promise
+
+    async def chained() -> AsyncIterator[bytes]:
+        try:
+            try:
+                first = await step
+            except StopAsyncIteration:
+                return
+            yield first
+            async for chunk in output:
+                yield chunk
+        finally:
+            if not step.done():
+                step.cancel()
+            with contextlib.suppress(Exception):
+                await output.aclose()  # type: ignore[attr-defined]
+
+    return chained()
 
 
 async def unframed(output: AsyncIterator[bytes], record: Any) -> AsyncIterator[bytes]:
