@@ -293,6 +293,12 @@ class CoreClient:
     async def tasks_resume(self, container_id: str) -> None:
         await _call(lambda: self._tasks.Resume(pb.ContainerID(id=container_id)))
 
+    async def tasks_update(self, container_id: str, resources: dict[str, Any]) -> None:
+        """Live OCI ``linux.resources`` for a running task (the shim's ``runtime update``)."""
+        data = json.dumps(resources).encode()
+        await _call(lambda: self._tasks.Update(pb.UpdateTaskRequest(container_id=container_id,
+                                                                    resources=data)))
+
     # ---------- events ----------
     def events_subscribe(self) -> ServerStream[pb.Event]:
         """Every event published once the subscription is set up (``await stream.ready()``)."""

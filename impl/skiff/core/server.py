@@ -308,6 +308,17 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
         await task_stdio.resume(self.tasks, request.id)
         return pb.Empty()
 
+    @rpc
+    async def Update(self, request: pb.UpdateTaskRequest, context: Any) -> pb.Empty:
+        try:
+            resources = json.loads(request.resources or b"{}")
+        except ValueError as err:
+            raise errdefs.InvalidArgument(f"invalid resources: {err}") from None
+        if not isinstance(resources, dict):
+            raise errdefs.InvalidArgument("invalid resources: not an object")
+        await self.tasks.update(request.container_id, resources)
+        return pb.Empty()
+
 
     @rpc
     async def Exec(self, request: pb.ExecProcessRequest, context: Any) -> pb.Empty:

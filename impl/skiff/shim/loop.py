@@ -21,7 +21,7 @@ _READ = select.EPOLLIN
 _WRITE = select.EPOLLOUT
 # what epoll reports besides the asked-for events: a hang-up or error wakes the reader and the writer,
 # as selectors' EpollSelector does (it maps these to EVENT_READ|EVENT_WRITE)
-_READ_ALSO = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
+_READ_ALSO = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP | select.EPOLLPRI
 _WRITE_ALSO = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 
@@ -51,6 +51,11 @@ class Loop:
 
     def add_reader(self, fd: int, cb: Callback) -> None:
         self._update(fd, cb, self._handlers.get(fd, (None, None))[1])
+
+    def add_priority_reader(self, fd: int, cb: Callback) -> None:
+        """``cb`` when ``fd`` reports EPOLLPRI (a cgroup v2 file that changed: always readable otherwise)."""
+        self._handlers[fd] = (cb, None)
+        self._epoll.register(fd, select.EPOLLPRI)
 
     def remove_reader(self, fd: int) -> None:
         if fd in self._handlers:

@@ -182,6 +182,32 @@ class ResumeRequest:
 
 
 @dataclasses.dataclass(frozen=True)
+class UpdateRequest:
+    method = "update"
+    resources: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class EventsRequest:
+    method = "events"
+    after: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ShimEvent:
+    seq: int
+    topic: str  # "oom"
+
+
+@dataclasses.dataclass(frozen=True)
+class EventsResponse:
+    events: list[ShimEvent]
+    exited: bool
+    exit_status: int
+    exited_at: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ShutdownRequest:
     method = "shutdown"
 
@@ -294,6 +320,18 @@ class ShimClient:
 
     def pause(self) -> None:
         self._call(PauseRequest())
+
+    def update(self, resources: dict[str, Any]) -> None:
+        """Live resource update: ``runtime update`` with OCI ``linux.resources``."""
+        self._call(UpdateRequest(resources=resources))
+
+    def events(self, after: int = 0, timeout: float | None = None) -> EventsResponse:
+        """Blocks until there are events after ``after`` or the init has exited (no timeout by default)."""
+        res = self._call(EventsRequest(after=after), timeout=timeout)
+        return EventsResponse(events=[ShimEvent(seq=int(e["seq"]), topic=str(e["topic"]))
+                                      for e in res.get("events") or ()],
+                              exited=bool(res.get("exited")), exit_status=int(res.get("exit_status") or 0),
+                              exited_at=str(res.get("exited_at") or ""))
 
     def resume(self) -> None:
         self._call(ResumeRequest())

@@ -191,6 +191,10 @@ class Runtime:
     def delete(self, force: bool = False) -> None:
         self.run("delete", *(["--force"] if force else []), self.id)
 
+    def update(self, resources_file: str) -> None:
+        """``update -r FILE``: the OCI ``linux.resources`` in FILE applied to the running container."""
+        self.run("update", "-r", resources_file, self.id)
+
 
 def _read_both(out_r: int, err_r: int) -> tuple[bytes, bytes]:
     """Read two pipes to EOF without deadlocking on either."""

@@ -16,6 +16,7 @@ from skiff import errdefs
 from skiff.shim import process, stdio, wire
 from skiff.shim.io import Output
 from skiff.shim.loop import Loop
+from skiff.shim.oom import OomMonitor
 from skiff.shim.runc import Runtime
 from skiff.shim.server import DEFERRED, NO_REPLY, Connection, Server, reap_all
 
@@ -49,6 +50,9 @@ class Service:
         self._host_pid_ns = False
         self.stdin: stdio.StdinSink | None = None
         self.execs: dict[str, execs.Exec] = {}
+        self.oom = OomMonitor(loop, self._oom)
+        self._events: list[dict[str, Any]] = []  # {"seq", "topic"}: what ``events`` long-polls for
+        self._event_waiters: list[tuple[Connection, int]] = []
         self._methods = {
             "create": self.create,
             "start": self.start,
@@ -68,6 +72,8 @@ class Service:
             "state_exec": self.state_exec,
             "delete_exec": self.delete_exec,
             "shutdown": self.shutdown,
+            "events": self.events,
+            "update": self.update,
         }
 
     def serve(self, listener: Any) -> None:
@@ -95,6 +101,7 @@ class Service:
                 ex.exited(status)
                 return
         if self.init.pid and pid == self.init.pid and not self.init.stopped:
+            self.oom.check()  # an OOM kill that ended the init is reported before its exit
             self.init.exited(status)
             if self._host_pid_ns:
                 self._kill_leftovers()
@@ -140,13 +147,64 @@ class Service:
     def _release_waiters(self) -> None:
         if not self._finished():
             return
+        self.oom.close()
         waiters, self._waiters = self._waiters, []
         for conn in waiters:
             conn.reply(self._wait_result())
+        self._release_event_waiters()
+
+    # events (OOM) for the core: a long poll that also ends with the init's exit
+    def _oom(self) -> None:
+        self._events.append({"seq": len(self._events) + 1, "topic": "oom"})
+        self._release_event_waiters()
+
+    def _events_since(self, after: int) -> dict[str, Any] | None:
+        new = self._events[after:] if after >= 0 else self._events
+        finished = self._finished()
+        if not new and not finished:
+            return None
+        return {"events": new, "exited": finished, **self._wait_result()}
+
+    def _release_event_waiters(self) -> None:
+        waiting, self._event_waiters = self._event_waiters, []
+        for conn, after in waiting:
+            res = self._events_since(after)
+            if res is None:
+                self._event_waiters.append((conn, after))
+            else:
+                conn.reply(res)
+
+    def events(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Events after sequence number ``after`` (``[{"seq", "topic": "oom"}]``), and whether the init has
+        exited (then with its exit status): answered at once if there is news, else once there is."""
+        self.init.check("wait")
+        after = params.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise errdefs.InvalidArgument("after must be a non-negative integer")
+        res = self._events_since(after)
+        if res is not None:
+            return res
+        self._event_waiters.append((conn, after))
+        return DEFERRED
+
+    def update(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        """``runtime update -r <file>`` with the OCI ``linux.resources`` given."""
+        resources = params.get("resources")
+        if not isinstance(resources, dict):
+            raise errdefs.InvalidArgument("resources must be an object (OCI linux.resources)")
+        self.init.check("kill")
+        path = os.path.join(self.bundle, "resources.json")
+        process.write_atomic(path, wire.encode_line(resources))
+        try:
+            self.runtime.update(path)
+        finally:
+            process.unlink_quietly(path)
+        return {}
 
     def _closed(self, conn: Connection) -> None:
         if conn in self._waiters:
             self._waiters.remove(conn)
+        self._event_waiters = [(c, a) for c, a in self._event_waiters if c is not conn]
         self.output.unsubscribe(conn)
         for ex in self.execs.values():
             if conn in ex.waiters:
@@ -202,6 +260,7 @@ class Service:
             raise errdefs.Unknown(f"runtime create left no usable pid file {pid_file}: {err}") from err
         self._host_pid_ns = not process.has_own_pid_namespace(self.bundle)
         self.init.created(pid)
+        self.oom.start(pid)
         self.output.begin()
         if pid in self._orphans:  # died between create and now
             self._child_exited(pid, self._orphans.pop(pid))

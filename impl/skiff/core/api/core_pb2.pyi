@@ -365,6 +365,14 @@ class TaskList(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[Task]
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ...) -> None: ...
 
+class UpdateTaskRequest(_message.Message):
+    __slots__ = ("container_id", "resources")
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    container_id: str
+    resources: bytes
+    def __init__(self, container_id: _Optional[str] = ..., resources: _Optional[bytes] = ...) -> None: ...
+
 class Event(_message.Message):
     __slots__ = ("topic", "container_id", "pid", "exit_status", "exited_at", "timestamp", "attributes")
     class AttributesEntry(_message.Message):

@@ -655,6 +655,11 @@ class TasksStub:
                 request_serializer=core__pb2.ProcessRef.SerializeToString,
                 response_deserializer=core__pb2.ProcessState.FromString,
                 _registered_method=True)
+        self.Update = channel.unary_unary(
+                '/skiff.core.v1.Tasks/Update',
+                request_serializer=core__pb2.UpdateTaskRequest.SerializeToString,
+                response_deserializer=core__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class TasksServicer:
@@ -775,6 +780,13 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Update(self, request, context):
+        """live resources of a running task: the shim runs `runtime update -r`; FAILED_PRECONDITION once stopped
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TasksServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -862,6 +874,11 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.DeleteExec,
                     request_deserializer=core__pb2.ProcessRef.FromString,
                     response_serializer=core__pb2.ProcessState.SerializeToString,
+            ),
+            'Update': grpc.unary_unary_rpc_method_handler(
+                    servicer.Update,
+                    request_deserializer=core__pb2.UpdateTaskRequest.FromString,
+                    response_serializer=core__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1323,6 +1340,33 @@ class Tasks:
             '/skiff.core.v1.Tasks/DeleteExec',
             core__pb2.ProcessRef.SerializeToString,
             core__pb2.ProcessState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Update(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/Update',
+            core__pb2.UpdateTaskRequest.SerializeToString,
+            core__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

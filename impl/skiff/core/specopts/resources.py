@@ -362,31 +362,13 @@ def _groups(spec: specgen.Spec, user: str, group_add: Sequence[str], layers: Seq
     proc_user["additionalGids"] = gids
 
 
-# ---------- OOM ----------
 CGROUP_ROOT = "/sys/fs/cgroup"
-
-
-def oom_kill_count(cgroups_path: str, root: str = CGROUP_ROOT) -> int:
-    """How many processes the kernel OOM-killed in the memory cgroup at ``cgroups_path`` (v1 memory
-    controller, else the unified hierarchy's memory.events); 0 if the cgroup is gone. Read when the init
-    exits and before the task is deleted, for ``State.OOMKilled``."""
-    rel = cgroups_path.lstrip("/")
-    for path, name in ((Path(root, "memory", rel), "memory.oom_control"), (Path(root, rel), "memory.events"),
-                       (Path(root, "unified", rel), "memory.events")):
-        try:
-            text = (path / name).read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip().isdigit():
-                return int(value)
-    return 0
 
 
 # ---------- live update ----------
 def update_resources(hc: Mapping[str, Any]) -> dict[str, Any]:
-    """The OCI ``linux.resources`` that a ContainerUpdate body asks for (zero means unchanged)."""
+    """The OCI ``linux.resources`` that a ContainerUpdate body asks for (zero means unchanged); core's
+    Tasks.Update hands them to the shim's ``runtime update``, which writes the cgroups."""
     out: dict[str, Any] = {}
     memory = {k: int(hc[h]) for h, k in (("Memory", "limit"), ("MemorySwap", "swap"),
                                          ("MemoryReservation", "reservation")) if hc.get(h)}
@@ -412,47 +394,6 @@ def update_resources(hc: Mapping[str, Any]) -> dict[str, Any]:
     if hc.get("BlkioWeight"):
         out["blockIO"] = {"weight": int(hc["BlkioWeight"])}
     return out
-
-
-def apply_update(cgroups_path: str, resources: Mapping[str, Any], root: str = CGROUP_ROOT) -> None:
-    """Write updated limits into a running container's v1 cgroups (what ``runc update`` does), in the
-    order the kernel accepts: memory+swap before memory when growing, a CFS period before its quota."""
-    rel = cgroups_path.lstrip("/")
-
-    def write(ctrl: str, knob: str, value: object) -> None:
-        path = Path(root, ctrl, rel, knob)
-        if not path.parent.is_dir():
-            return  # controller not mounted, or no v1 layout
-        try:
-            path.write_text(str(value))
-        except OSError as exc:
-            raise errdefs.Unknown(f"failed to write {value} to {knob}: {exc.strerror}") from None
-
-    memory = resources.get("memory") or {}
-    limit, swap = memory.get("limit"), memory.get("swap")
-    swap_file = Path(root, "memory", rel, "memory.memsw.limit_in_bytes")
-    current = Path(root, "memory", rel, "memory.limit_in_bytes")
-    growing = limit is not None and current.exists() and (limit == -1 or limit > int(current.read_text()))
-    if swap and swap_file.exists() and growing:
-        write("memory", "memory.memsw.limit_in_bytes", swap)
-    if limit:
-        write("memory", "memory.limit_in_bytes", limit)
-    if swap and swap_file.exists() and not growing:
-        write("memory", "memory.memsw.limit_in_bytes", swap)
-    if memory.get("reservation"):
-        write("memory", "memory.soft_limit_in_bytes", memory["reservation"])
-    cpu = resources.get("cpu") or {}
-    for key, ctrl, knob in (("shares", "cpu", "cpu.shares"), ("period", "cpu", "cpu.cfs_period_us"),
-                            ("quota", "cpu", "cpu.cfs_quota_us"), ("cpus", "cpuset", "cpuset.cpus"),
-                            ("mems", "cpuset", "cpuset.mems")):
-        if cpu.get(key):
-            write(ctrl, knob, cpu[key])
-    if (resources.get("pids") or {}).get("limit"):
-        limit_pids = int(resources["pids"]["limit"])
-        write("pids", "pids.max", "max" if limit_pids <= 0 else limit_pids)
-    weight = (resources.get("blockIO") or {}).get("weight")
-    if weight and Path(root, "blkio", rel, "blkio.weight").exists():
-        write("blkio", "blkio.weight", weight)
 
 
 def reap_cgroups(parent: str, keep: set[str], min_age_s: float = 60.0, root: str = CGROUP_ROOT) -> list[str]:

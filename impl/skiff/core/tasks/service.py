@@ -1,8 +1,9 @@
 """Tasks: the running side of a container, one skiff-shim each.
 
-Bundles live at ``<state>/tasks/<id>/`` (config.json, rootfs/, shim.sock, exit.json). A watcher thread per
-task blocks in the shim's ``wait`` and publishes ``/tasks/exit``. Shims outlive this daemon, so on start-up
-``reconcile`` reconnects to the live ones and settles the ones that died (their exit.json says how).
+Bundles live at ``<state>/tasks/<id>/`` (config.json, rootfs/, shim.sock, exit.json). A watcher thread
+per task long-polls the shim's ``events``: ``/tasks/oom`` for each OOM kill, then ``/tasks/exit``. Shims
+outlive this daemon, so on start-up ``reconcile`` reconnects to the live ones and settles the ones that
+died (their exit.json says how).
 """
 
 from __future__ import annotations
@@ -197,12 +198,24 @@ class TaskService:
         sock = task.shim.socket_path
 
         def wait() -> tuple[int, str, bool]:
-            """(exit status, exited at, whether the shim is gone)."""
+            """(exit status, exited at, whether the shim is gone); publishes ``/tasks/oom`` meanwhile."""
+            seen = 0
             for _ in range(3):
                 try:
                     with ShimClient(sock, timeout=None) as waiter:
-                        res = waiter.wait()
-                        return res.exit_status, res.exited_at, False
+                        while True:
+                            res = waiter.events(seen)
+                            for event in res.events:
+                                seen = max(seen, event.seq)
+                                if event.topic == "oom":
+                                    self.publish(Event("/tasks/oom", container_id=task.container_id,
+                                                       pid=task.pid))
+                            if res.exited:
+                                return res.exit_status, res.exited_at, False
+                except errdefs.InvalidArgument:  # a shim older than ``events``: its exit only
+                    with contextlib.suppress(errdefs.SkiffError), ShimClient(sock, timeout=None) as waiter:
+                        done = waiter.wait()
+                        return done.exit_status, done.exited_at, False
                 except errdefs.SkiffError as err:
                     log.warning("task %s: wait on shim failed: %s", task.container_id, err)
                 try:  # is the shim still there? then only the connection broke
@@ -260,6 +273,13 @@ class TaskService:
     async def kill(self, container_id: str, signal: int, all: bool = False) -> None:
         task = self._get(container_id)
         await self._shim_call(task, lambda s: s.kill(signal or 15, all))
+
+    async def update(self, container_id: str, resources: dict[str, Any]) -> None:
+        """Live resources of a running task (OCI ``linux.resources``) through ``runtime update``."""
+        task = self._get(container_id)
+        if task.exited.is_set():
+            raise errdefs.FailedPrecondition(f"task {container_id}: process already finished")
+        await self._shim_call(task, lambda s: s.update(resources))
 
     async def wait(self, container_id: str) -> Task:
         task = self._get(container_id)
