@@ -2,7 +2,8 @@
 """`python -m vm.reference start|stop|status`: the reference Docker the scenarios run against.
 
 start is idempotent (a daemon that already answers is left alone); stop ends only the PID in the pidfile.
-SKIFF_REF_BACKEND selects the backend (only `local` exists; a VM backend goes beside it).
+SKIFF_REF_BACKEND selects the backend: `local` (default) or `qemu` (a Debian VM under TCG, see vm/qemu.py;
+its socket is vm.qemu.HOST, and HOST below follows the choice, so targets and the fuzzer follow too).
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ if __package__ in (None, ""):
 from vm.backend import Backend
 from vm.local import LocalDockerd
 
-HOST = "unix:///var/run/docker-ref.sock"
+BACKEND = os.environ.get("SKIFF_REF_BACKEND", "local")
+HOST = "unix:///run/skiff-vm/docker.sock" if BACKEND == "qemu" else "unix:///var/run/docker-ref.sock"
 
 
 def backend() -> Backend:
-    name = os.environ.get("SKIFF_REF_BACKEND", "local")
-    if name == "local":
+    if BACKEND == "local":
         return LocalDockerd(host=HOST)
-    raise SystemExit(f"unknown SKIFF_REF_BACKEND {name!r} (known: local)")
+    if BACKEND == "qemu":
+        from vm.qemu import QemuDockerd
+
+        return QemuDockerd(host=HOST)
+    raise SystemExit(f"unknown SKIFF_REF_BACKEND {BACKEND!r} (known: local, qemu)")
 
 
 def main(argv: list[str] | None = None) -> int:
