@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from skiff.core.diff.apply import LayerError, apply_layer, apply_tar
+from skiff.core.diff.apply import LayerError, apply_layer, apply_tar, apply_tar_file
 from skiff.core.mount import Mount, mount, unmount_all
 from skiff.core.snapshots.native import NativeSnapshotter
 from skiff.core.snapshots.overlay import OverlaySnapshotter
@@ -183,9 +183,25 @@ def _tree(top: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _apply(data: bytes, root: Path, overlay: bool, on_disk: bool) -> None:
+    """Through the stream (hashing) path, or the on-disk path that copies file data in the kernel."""
+    if not on_disk:
+        apply_tar(io.BytesIO(data), root, overlay=overlay)
+        return
+    blob = root.parent / "blob.tar"
+    blob.write_bytes(data)
+    try:
+        with open(blob, "rb") as f:
+            res = apply_tar_file(f, root, "sha256:" + hashlib.sha256(data).hexdigest(), overlay=overlay)
+        assert res.diff_id == "sha256:" + hashlib.sha256(data).hexdigest()
+    finally:
+        blob.unlink()
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["stream", "file"])
 @pytest.mark.parametrize("overlay", [True, False], ids=["overlay", "bind"])
 @pytest.mark.parametrize("case", sorted(CRAFTED))
-def test_crafted_layers_stay_in_the_root(workdir: Path, case: str, overlay: bool) -> None:
+def test_crafted_layers_stay_in_the_root(workdir: Path, case: str, overlay: bool, on_disk: bool) -> None:
     """Nothing is created, removed or linked outside the root; the answer is dockerd's."""
     entries, error, kept = CRAFTED[case]
     root = workdir / "a" / "b" / "root"
@@ -196,14 +212,14 @@ def test_crafted_layers_stay_in_the_root(workdir: Path, case: str, overlay: bool
     before = {k: v for k, v in _tree(workdir).items() if not k.startswith("a/b/root")}
     passwd_links = os.stat("/etc/passwd").st_nlink
     if error is None:
-        apply_tar(io.BytesIO(crafted_tar(entries)), root, overlay=overlay)
+        _apply(crafted_tar(entries), root, overlay, on_disk)
         got = {os.path.relpath(os.path.join(d, n), root) for d, ds, fs in os.walk(root) for n in ds + fs}
         if not overlay and case == "wh_escape":
             kept = set()  # a real removal, not an overlay whiteout device
         assert got == kept
     else:
         with pytest.raises(LayerError) as err:
-            apply_tar(io.BytesIO(crafted_tar(entries)), root, overlay=overlay)
+            _apply(crafted_tar(entries), root, overlay, on_disk)
         assert str(err.value).endswith(error), str(err.value)
     after = {k: v for k, v in _tree(workdir).items() if not k.startswith("a/b/root")}
     assert after == before
@@ -241,3 +257,17 @@ def test_apply_through_snapshot_mounts(workdir: Path, impl: type) -> None:
             assert sorted(os.listdir(m / "d")) == ["x", "y"]
     finally:
         sn.close()
+
+
+def test_the_on_disk_path_copies_file_data_exactly(workdir: Path) -> None:
+    payload = os.urandom(3 << 20) + b"tail"
+    data = make_tar([("d/", "dir", b""), ("d/big", "file", payload), ("small", "file", "s"),
+                     ("h", "link", "small")])
+    blob, root = workdir / "blob.tar", workdir / "root"
+    blob.write_bytes(data)
+    root.mkdir()
+    with open(blob, "rb") as f:
+        diff_id = "sha256:" + hashlib.sha256(data).hexdigest()
+        res = apply_layer(f, [Mount("bind", str(root), ("rbind",))], diff_id)
+    assert (root / "d" / "big").read_bytes() == payload and (root / "small").read_text() == "s"
+    assert res.size == len(payload) + 1 and os.lstat(root / "h").st_ino == os.lstat(root / "small").st_ino

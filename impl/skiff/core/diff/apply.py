@@ -110,6 +110,7 @@ class _Extractor:
         self.written: set[str] = set()  # host paths this layer wrote (an opaque whiteout keeps them)
         self.dir_times: list[tuple[str, int]] = []
         self.size = 0
+        self.source_fd: int | None = None  # set when members' data can be copied from this file
 
     def member(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
         key = go_clean(m.name)
@@ -193,11 +194,14 @@ class _Extractor:
         self._metadata(m, host)
 
     def _regular(self, tf: tarfile.TarFile, m: tarfile.TarInfo, host: str) -> None:
-        src = tf.extractfile(m)
-        assert src is not None
         fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
+            if self.source_fd is not None and m.sparse is None:  # a tar file on disk: the kernel copies
+                _copy_range(self.source_fd, fd, m.offset_data, m.size)
+            else:
+                src = tf.extractfile(m)
+                assert src is not None
+                shutil.copyfileobj(src, out, CHUNK)
         self.size += m.size
 
     def _hardlink(self, m: tarfile.TarInfo, name: str, host: str) -> None:
@@ -233,6 +237,21 @@ class _Extractor:
                 os.utime(path, ns=(ns, ns), follow_symlinks=False)
 
 
+def _copy_range(src: int, dst: int, offset: int, size: int) -> None:
+    """``size`` bytes at ``offset`` of ``src`` to ``dst``, in the kernel (copy_file_range, else sendfile)."""
+    done = 0
+    while done < size:
+        try:
+            n = os.copy_file_range(src, dst, size - done, offset + done)
+        except OSError as err:
+            if err.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            n = os.sendfile(dst, src, offset + done, size - done)
+        if n == 0:
+            raise _refused("unexpected EOF")
+        done += n
+
+
 def _tar_error(err: Exception) -> LayerError:
     """Go's archive/tar words for what Python's tarfile reports."""
     text = str(err)
@@ -253,7 +272,7 @@ def apply_tar(
     hashing = HashingReader(decompressed(stream))
     ex = _Extractor(Path(root), overlay)
     try:
-        with tarfile.open(fileobj=hashing, mode="r|") as tf:
+        with tarfile.open(fileobj=hashing, mode="r|", bufsize=CHUNK) as tf:
             for m in tf:
                 ex.member(tf, m)
     except tarfile.ReadError as err:
@@ -269,8 +288,43 @@ def apply_tar(
     return ApplyResult(hashing.digest(), ex.size)
 
 
-def apply_layer(stream: BinaryIO, mounts: list[Mount]) -> ApplyResult:
-    """Apply to the snapshot behind ``mounts`` (one overlay or bind mount from a Snapshotter)."""
+def _seekable_plain_file(stream: BinaryIO) -> bool:
+    try:
+        if not stream.seekable():
+            return False
+        stream.fileno()
+        start = stream.tell()
+        magic = stream.read(2)
+        stream.seek(start)
+        return magic != b"\x1f\x8b"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def apply_tar_file(stream: BinaryIO, root: Path, diff_id: str, overlay: bool = False) -> ApplyResult:
+    """Like ``apply_tar`` for an uncompressed tar on disk whose digest is already ``diff_id`` (a verified
+    blob): headers are read in place and file data is copied by the kernel, never through Python."""
+    ex = _Extractor(Path(root), overlay)
+    ex.source_fd = stream.fileno()
+    try:
+        with tarfile.open(fileobj=stream, mode="r:") as tf:
+            for m in tf:
+                ex.member(tf, m)
+    except tarfile.ReadError as err:
+        if str(err) != "empty file":
+            raise _tar_error(err) from None
+    except (tarfile.TarError, EOFError) as err:
+        raise _tar_error(err) from None
+    except OSError as err:
+        raise _refused(go_strerror(err.errno or errno.EIO)) from None
+    ex.finish()
+    return ApplyResult(diff_id, ex.size)
+
+
+def apply_layer(stream: BinaryIO, mounts: list[Mount], diff_id: str = "") -> ApplyResult:
+    """Apply to the snapshot behind ``mounts`` (one overlay or bind mount from a Snapshotter).
+
+    ``diff_id``: the stream's own verified digest when it is the uncompressed tar (the fast path)."""
     if len(mounts) != 1:
         raise errdefs.InvalidArgument(f"cannot apply a layer to {len(mounts)} mounts")
     m = mounts[0]
@@ -278,7 +332,11 @@ def apply_layer(stream: BinaryIO, mounts: list[Mount]) -> ApplyResult:
         upper = m.option("upperdir")
         if upper is None:
             raise errdefs.InvalidArgument("cannot apply a layer to a read-only overlay")
-        return apply_tar(stream, Path(upper), overlay=True)
-    if m.type == "bind":
-        return apply_tar(stream, Path(m.source))
-    raise errdefs.InvalidArgument(f"cannot apply a layer to a {m.type} mount")
+        root, overlay = Path(upper), True
+    elif m.type == "bind":
+        root, overlay = Path(m.source), False
+    else:
+        raise errdefs.InvalidArgument(f"cannot apply a layer to a {m.type} mount")
+    if diff_id and _seekable_plain_file(stream):
+        return apply_tar_file(stream, root, diff_id, overlay)
+    return apply_tar(stream, root, overlay=overlay)

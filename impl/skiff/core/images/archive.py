@@ -60,7 +60,7 @@ class _Spool:
 def _spool(stream: BinaryIO, store: Store, lease: Lease) -> _Spool:
     sp = _Spool()
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as tf:
+        with tarfile.open(fileobj=stream, mode="r|*", bufsize=CHUNK) as tf:
             for m in tf:
                 name = posixpath.normpath(m.name.lstrip("/"))
                 if m.issym() or m.islnk():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import signal as signal_mod
 from collections.abc import AsyncIterator, Callable
@@ -1302,16 +1301,25 @@ class ContainerService:
             raise errdefs.Unknown(f"container {record.id} has no root filesystem")
         return layers
 
+    def _archive_view(self, record: Container, path: str) -> tuple[list[str], str]:
+        """The layers (or the volume) a read of ``path`` resolves in, and the path inside them."""
+        mounted = archive_mod.in_mount(self._mounts(record), path)
+        if mounted is not None:
+            return [mounted[0]], mounted[1]
+        return self._layers(record), path
+
     async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]:
         record = self.store.get(ref)
-        layers = self._layers(record)
-        _resolved, _host, info = await asyncio.to_thread(archive_mod.path_stat, layers, path or "", ref)
+        layers, inner = self._archive_view(record, path or "")
+        _resolved, _host, info = await asyncio.to_thread(
+            archive_mod.path_stat, layers, inner, ref, path or ""
+        )
         return info
 
     async def archive_get(self, ref: str, path: str | None) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
         record = self.store.get(ref)
-        layers = self._layers(record)
-        resolved, host, info = await asyncio.to_thread(archive_mod.path_stat, layers, path or "", ref)
+        layers, inner = self._archive_view(record, path or "")
+        resolved, host, info = await asyncio.to_thread(archive_mod.path_stat, layers, inner, ref, path or "")
         name = info["name"]
         return info, export_mod.stream_tar(
             lambda out: archive_mod.write_tar(layers, resolved, host, name, out)
@@ -1319,31 +1327,23 @@ class ContainerService:
 
     async def archive_put(self, ref: str, path: str | None, data: bytes,
                           no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
+        """Unpacked by a helper chrooted into the container: a running one's own view (its volumes
+        included, through /proc/PID/root), else its layers and volumes mounted privately."""
         record = self.store.get(ref)
-        layers = self._layers(record)
         if not path:
             raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
-        resolved = await asyncio.to_thread(archive_mod.resolve, layers, path, True)
-        host = archive_mod.visible(layers, resolved) if resolved is not None else None
-        if resolved is None or host is None:  # dockerd names the container as the request did
-            raise errdefs.NotFound(f"Could not find the file {path} in container {ref}")
-        if not os.path.isdir(host):
-            raise errdefs.Unknown("extraction point is not a directory")
+        self._layers(record)
         chown = None
         if copy_uid_gid:
             user = str(record.config.get("User") or "0")
             uid, gid, _groups = runspec.resolve_user(user, record.rootfs_mounts)
             chown = (uid, gid)
-        await archive_mod.put(data, resolved, self._mounted_rootfs(record), record.rootfs_mounts,
-                              no_overwrite_dir_non_dir, chown)
-
-    def _mounted_rootfs(self, record: Container) -> str | None:
-        """The host path of a running task's mounted rootfs (None: not mounted, the extractor mounts it)."""
-        if record.state.running and self.containerd_state is not None:
-            mounted = self.containerd_state / "tasks" / record.id / "rootfs"
-            if os.path.ismount(mounted):
-                return str(mounted)
-        return None
+        st = record.state
+        root = f"/proc/{st.pid}/root" if st.running and st.pid and not st.restarting else None
+        binds = [(str(m["Source"]), str(m["Destination"])) for m in self._mounts(record)
+                 if m.get("Source") and m.get("Destination") and m.get("Type") in ("volume", "bind")]
+        await archive_mod.put(data, path, root, record.rootfs_mounts, binds, no_overwrite_dir_non_dir,
+                              chown, ref)
 
     def stats(self, ref: str, stream: bool = True, interval: float = 1.0) -> AsyncIterator[dict[str, Any]]:
         """dockerd's stats: a reading per ``interval``; one reading (with a previous one) without stream."""
