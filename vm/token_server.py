@@ -86,10 +86,39 @@ class _Handler(BaseHTTPRequestHandler):
         if user is None:
             self._answer(401, {"details": "incorrect username or password"})
             return
-        access = parse_scopes(query.get("scope", [])) if user else []
-        token = make_jwt(self.server.key, user, query.get("service", [SERVICE])[0], access)
-        self._answer(200, {"token": token, "access_token": token, "expires_in": LIFETIME_S,
-                           "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        body = self._token(user, query.get("service", [SERVICE])[0], query.get("scope", []))
+        if user and query.get("offline_token") == ["true"]:  # docker login asks for a refresh token
+            body["refresh_token"] = self.server.refresh_token(user)
+        self._answer(200, body)
+
+    def do_POST(self) -> None:
+        """The OAuth2 form (``grant_type=refresh_token`` or ``password``), as dockerd uses with an
+        identity token."""
+        if urlsplit(self.path).path != "/token":
+            self._answer(404, {"details": "not found"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        grant = form.get("grant_type", [""])[0]
+        user: str | None = None
+        if grant == "refresh_token":
+            user = self.server.refresh.get(form.get("refresh_token", [""])[0])
+        elif grant == "password":
+            name, password = form.get("username", [""])[0], form.get("password", [""])[0]
+            user = name if password and self.server.users.get(name) == password else None
+        if not user:
+            self._answer(401, {"details": "invalid grant"})
+            return
+        self.server.log.append(f"oauth {grant} {user}")
+        body = self._token(user, form.get("service", [SERVICE])[0], form.get("scope", []))
+        if form.get("access_type") == ["offline"]:
+            body["refresh_token"] = self.server.refresh_token(user)
+        self._answer(200, body)
+
+    def _token(self, user: str, service: str, scopes: list[str]) -> dict[str, Any]:
+        token = make_jwt(self.server.key, user, service, parse_scopes(scopes) if user else [])
+        return {"token": token, "access_token": token, "expires_in": LIFETIME_S,
+                "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     def _user(self) -> str | None:
         """"" for anonymous, the name for good credentials, None for bad ones."""
@@ -111,6 +140,12 @@ class _Server(ThreadingHTTPServer):
         self.key = key
         self.users = users
         self.log: list[str] = []
+        self.refresh: dict[str, str] = {}  # refresh token -> user
+
+    def refresh_token(self, user: str) -> str:
+        token = f"refresh-{secrets.token_hex(16)}"
+        self.refresh[token] = user
+        return token
 
 
 @dataclass

@@ -57,3 +57,16 @@ Feature: Bearer-token auth (the Distribution token flow: WWW-Authenticate: Beare
     When I run "docker rmi <registry.value>/<prefix>/tokpy:1"
     And docker-py with the user "alice" and password "s3cret" pulls "<registry.value>/<prefix>/tokpy:1"
     Then the docker-py pulled image has the tag "<registry.value>/<prefix>/tokpy:1"
+
+  Scenario: docker login keeps the token server's refresh token as an identity token; push and pull use it
+    Given a local registry with bearer-token auth for the user "alice" and password "s3cret"
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/tokid:1"
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p s3cret <registry.value>"
+    Then the command succeeds
+    And the docker config "<dockercfg.value>" keeps an identity token and no password for "<registry.value>"
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker push <registry.value>/<prefix>/tokid:1"
+    Then the command succeeds
+    When I run "docker rmi <registry.value>/<prefix>/tokid:1"
+    And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/tokid:1"
+    Then the command succeeds
+    And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/tokid:1"

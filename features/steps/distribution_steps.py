@@ -7,6 +7,7 @@ drive the reference dockerd whatever the target is, and untag what they made the
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -138,6 +139,16 @@ def step_target_client_cert(context: Any) -> None:
     shutil.copyfile(world.values["client_cert"], d / "client.cert")
     shutil.copyfile(world.values["client_key"], d / "client.key")
     _closer(world, lambda: shutil.rmtree(d, ignore_errors=True))
+
+
+@then('the docker config "{path}" keeps an identity token and no password for "{server}"')
+def step_identity_token(context: Any, path: str, server: str) -> None:
+    """``docker login`` stores the IdentityToken the daemon answered instead of the password."""
+    world = _w(context)
+    config = json.loads((Path(world.expand(path)) / "config.json").read_text())
+    entry = config["auths"][world.expand(server)]
+    assert str(entry.get("identitytoken") or ""), entry
+    assert base64.b64decode(entry["auth"]).decode().endswith(":"), entry
 
 
 def _trust_ca(world: World, certs_d: Path) -> None:

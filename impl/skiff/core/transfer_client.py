@@ -60,7 +60,8 @@ class TransferClient:
         async for chunk in _stream(self._stub.Export(tpb.ExportRequest(refs=refs))):
             yield bytes(chunk.data)
 
-    async def login(self, domain: str, auth: Auth, insecure: bool = False) -> str:
+    async def login(self, domain: str, auth: Auth, insecure: bool = False) -> tuple[str, str]:
+        """(status, identity token): the token is the refresh token a token server gave, or ""."""
         req = tpb.PingRequest(domain=domain, auth=auth.pb(), insecure=insecure)
         resp = await _call(lambda: self._stub.Login(req))
-        return str(resp.status)
+        return str(resp.status), str(resp.identity_token)

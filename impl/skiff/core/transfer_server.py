@@ -126,9 +126,9 @@ class TransferServicer(tpb_grpc.TransferServicer):  # type: ignore[misc]
 
     @rpc
     async def Login(self, request: tpb.PingRequest, context: Any) -> tpb.PingResponse:
-        def work() -> None:
+        def work() -> str:
             with Registry(request.domain, creds_of(request.auth), request.insecure) as reg:
-                reg.ping()
+                return reg.ping()
 
-        await asyncio.to_thread(work)
-        return tpb.PingResponse(status="Login Succeeded")
+        identity_token = await asyncio.to_thread(work)
+        return tpb.PingResponse(status="Login Succeeded", identity_token=identity_token)

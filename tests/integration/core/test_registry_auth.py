@@ -50,3 +50,15 @@ def test_a_token_the_registry_refuses_is_fetched_again(registry: Registry) -> No
         mounted, location = reg.start_upload("auth/b")
         assert not mounted and location
         assert reg._tokens[scope] != "not-a-token"
+
+
+def test_login_keeps_a_refresh_token_and_an_identity_token_gets_access(registry: Registry) -> None:
+    with Client(registry.address, Credentials("alice", "s3cret"), insecure=True) as reg:
+        identity = reg.ping()
+    assert identity.startswith("refresh-")
+    with Client(registry.address, Credentials("alice", "", identity_token=identity), insecure=True) as reg:
+        mounted, location = reg.start_upload("auth/c")
+        assert not mounted and location
+    with Client(registry.address, Credentials("alice", "", identity_token="refresh-bogus"), insecure=True
+                ) as reg, pytest.raises(errdefs.Unknown, match="unauthorized: invalid grant"):
+        reg.start_upload("auth/d")

@@ -84,7 +84,9 @@ class PingRequest(_message.Message):
     def __init__(self, domain: _Optional[str] = ..., auth: _Optional[_Union[RegistryAuth, _Mapping]] = ..., insecure: _Optional[bool] = ...) -> None: ...
 
 class PingResponse(_message.Message):
-    __slots__ = ("status",)
+    __slots__ = ("status", "identity_token")
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
     status: str
-    def __init__(self, status: _Optional[str] = ...) -> None: ...
+    identity_token: str
+    def __init__(self, status: _Optional[str] = ..., identity_token: _Optional[str] = ...) -> None: ...

@@ -27,6 +27,7 @@ HUB_ENDPOINT = "registry-1.docker.io"
 MANIFEST_ACCEPT = ", ".join([mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.OCI_MANIFEST, mt.OCI_INDEX,
                              *schema1.MEDIA_TYPES])
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+CLIENT_ID = "docker"  # the OAuth client_id dockerd sends to token servers
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -116,6 +117,8 @@ class Registry:
         self._tokens: dict[str, str] = {}
         self._refreshed: set[str] = set()
         self._basic = False
+        self.offline = False  # set by ping(): a login asks the token server for a refresh token
+        self.refresh_token = ""
         self._lock = threading.Lock()
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
         self._client = httpx.Client(timeout=TIMEOUT, verify=tls_context(self.host, insecure),
@@ -181,23 +184,36 @@ class Registry:
         realm = params.get("realm", "")
         if not realm:
             return False
-        query: list[tuple[str, str]] = []
-        if params.get("service"):
-            query.append(("service", params["service"]))
-        query += [("scope", one) for one in scope.split()]  # one parameter per resource (the spec)
-        auth = None
-        if self.creds.username:
-            auth = (self.creds.username, self.creds.password)
-            query.append(("account", self.creds.username))
-        tok = self._client.get(realm + ("?" + urlencode(query) if query else ""), auth=auth)
+        if self.creds.identity_token:
+            tok = self._oauth_token(realm, params.get("service", ""), scope)
+        else:
+            query: list[tuple[str, str]] = []
+            if params.get("service"):
+                query.append(("service", params["service"]))
+            query += [("scope", one) for one in scope.split()]  # one parameter per resource (the spec)
+            auth = None
+            if self.creds.username:
+                auth = (self.creds.username, self.creds.password)
+                query.append(("account", self.creds.username))
+                if self.offline:  # docker login: ask for a refresh token to keep as the identity token
+                    query += [("offline_token", "true"), ("client_id", CLIENT_ID)]
+            tok = self._client.get(realm + ("?" + urlencode(query) if query else ""), auth=auth)
         if tok.status_code != 200:
             raise _token_error(tok)
         body = tok.json()
         token = body.get("token") or body.get("access_token")
         if not token:
             return False
+        if body.get("refresh_token"):
+            self.refresh_token = str(body["refresh_token"])
         self._tokens[scope] = str(token)
         return True
+
+    def _oauth_token(self, realm: str, service: str, scope: str) -> httpx.Response:
+        """The OAuth2 form POST dockerd sends with an identity token (a refresh token from login)."""
+        form = {"grant_type": "refresh_token", "refresh_token": self.creds.identity_token,
+                "client_id": CLIENT_ID, "service": service, "scope": scope}
+        return self._client.post(realm, data=form)
 
     def request(self, method: str, path: str, scope: str, **kwargs: Any) -> httpx.Response:
         """One request with auth; a 401 is answered once (credentials or a token) and retried."""
@@ -234,13 +250,16 @@ class Registry:
                 return resp
         return resp
 
-    def ping(self) -> None:
-        """``GET /v2/`` with the credentials: Docker's login check."""
+    def ping(self) -> str:
+        """``GET /v2/`` with the credentials: Docker's login check. Returns the identity token (the
+        refresh token a token server gave, "" if none)."""
+        self.offline = True
         resp = self.request("GET", "/v2/", "")
         if resp.status_code == 401:
             raise errdefs.Unknown(f"login attempt to {self.base}/v2/ failed with status: 401 Unauthorized")
         if resp.status_code >= 400:
             raise _registry_error(resp, "login")
+        return self.refresh_token
 
     # ---------- manifests ----------
     def get_manifest(self, repo: str, ref: str) -> Manifest:

@@ -215,8 +215,8 @@ async def auth(auth_config: object = None, **_: object) -> Response:
         return json_response({"message": "the images backend is not available"}, 503)
     creds = Auth(str(body.get("username") or ""), str(body.get("password") or ""),
                  str(body.get("identitytoken") or ""), str(body.get("registrytoken") or ""))
-    status = await images.distribution().login(str(body.get("serveraddress") or ""), creds)
-    return json_response({"IdentityToken": "", "Status": status})
+    status, identity_token = await images.distribution().login(str(body.get("serveraddress") or ""), creds)
+    return json_response({"IdentityToken": identity_token, "Status": status})
 
 
 async def events(since: str | None = None, until: str | None = None, filters: str | None = None,

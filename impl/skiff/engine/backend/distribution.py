@@ -168,7 +168,8 @@ class Distribution:
         async for chunk in stream:
             yield chunk
 
-    async def login(self, server: str, auth: Auth) -> str:
+    async def login(self, server: str, auth: Auth) -> tuple[str, str]:
+        """(status, identity token)."""
         domain = server.removeprefix("https://").removeprefix("http://").split("/")[0]
         if not domain or domain in ("index.docker.io", "registry-1.docker.io"):
             domain = references.DEFAULT_DOMAIN
