@@ -353,23 +353,21 @@ class Registry:
         scope = f"repository:{repo}:pull,push"
         failures = 0
         while offset < size:
-            f.seek(offset)
-            data = f.read(min(chunk_size, size - offset))
-            if not data:
-                raise errdefs.Unknown(f"upload blob {digest}: the local blob is shorter than {size} bytes")
-            headers = {"Content-Type": "application/octet-stream",
-                       "Content-Range": f"{offset}-{offset + len(data) - 1}"}
+            length = min(chunk_size, size - offset)
+            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length),
+                       "Content-Range": f"{offset}-{offset + length - 1}"}
+            body = _FileRange(f, offset, length, progress)
             try:
-                resp: httpx.Response | None = self.request("PATCH", location, scope, content=data,
+                resp: httpx.Response | None = self.request("PATCH", location, scope, content=body,
                                                            headers=headers)
             except httpx.TransportError:
                 resp = None
+            if body.short:
+                raise errdefs.Unknown(f"upload blob {digest}: the local blob is shorter than {size} bytes")
             if resp is not None and resp.status_code == 202:
                 location = urljoin(self.base + "/", resp.headers["location"])
-                offset += len(data)
+                offset += length
                 failures = 0
-                if progress is not None:
-                    progress(offset)
                 continue
             if resp is not None and resp.status_code < 500 and resp.status_code != 416:
                 raise _registry_error(resp, "upload blob")
@@ -394,6 +392,31 @@ class Registry:
         if resp.status_code != 202:
             raise _registry_error(resp, "upload blob")
         self._commit_upload(repo, urljoin(self.base + "/", resp.headers["location"]), digest)
+
+
+class _FileRange:
+    """``length`` bytes of ``f`` from ``offset``, read 1 MiB at a time (a chunk is never held whole in
+    memory); iterable again for a retried request. ``progress`` hears the absolute offset sent."""
+
+    PIECE = 1 << 20
+
+    def __init__(self, f: BinaryIO, offset: int, length: int,
+                 progress: Callable[[int], None] | None) -> None:
+        self.f, self.offset, self.length, self.progress = f, offset, length, progress
+        self.short = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.f.seek(self.offset)
+        sent = 0
+        while sent < self.length:
+            data = self.f.read(min(self.PIECE, self.length - sent))
+            if not data:
+                self.short = True
+                return
+            sent += len(data)
+            yield data
+            if self.progress is not None:
+                self.progress(self.offset + sent)
 
 
 def _error_text(resp: httpx.Response) -> str:
