@@ -58,3 +58,24 @@ Feature: docker cp in and out of containers
     When I run "docker cp <h.value>/in.txt <c>:/etc/passwd/x"
     Then the command exits with 1
     And stderr is "Error response from daemon: extraction point is not a directory\n"
+
+  Scenario: docker cp reaches into the container's volumes, running or stopped
+    Given I ran "docker run -d --network none --name <c> -v /data busybox sh -c 'echo inside > /data/v.txt; mkdir /data/sub; exec sleep 300'" successfully
+    And the container "c" is known by its name
+    Then within 20 seconds "docker exec <c> ls /data" prints "sub\nv.txt\n"
+    When I run "docker cp <h.value>/in.txt <c>:/data/sub/"
+    Then the command succeeds
+    When I run "docker exec <c> cat /data/sub/in.txt"
+    Then stdout is "data\n"
+    When I run "docker cp <c>:/data/v.txt <h.value>/v.txt"
+    Then the command succeeds
+    And the host file "<h.value>/v.txt" holds "inside\n"
+    When I run "docker stop -t 0 <c>" successfully
+    And I run "docker cp <h.value>/in.txt <c>:/data/stopped.txt"
+    Then the command succeeds
+    When I run "docker cp <c>:/data/stopped.txt <h.value>/stopped.txt"
+    Then the command succeeds
+    And the host file "<h.value>/stopped.txt" holds "data\n"
+    When I run "docker cp <c>:/data/sub <h.value>/sub"
+    Then the command succeeds
+    And the host file "<h.value>/sub/in.txt" holds "data\n"

@@ -152,11 +152,15 @@ def go_mode(st: os.stat_result) -> int:
     return mode
 
 
-def path_stat(layers: list[str], path: str, container_name: str) -> tuple[str, str, dict[str, Any]]:
-    """(resolved container path, host path, Docker's PathStat) for ``path``; NotFound like dockerd."""
-    if not path:
+def path_stat(
+    layers: list[str], path: str, container_name: str, asked: str | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """(resolved container path, host path, Docker's PathStat) for ``path``; NotFound like dockerd.
+    ``asked``: the path as the client gave it, when ``path`` is inside a volume's own root."""
+    asked = path if asked is None else asked
+    if not asked:
         raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
-    not_found = errdefs.NotFound(f"Could not find the file {path} in container {container_name}")
+    not_found = errdefs.NotFound(f"Could not find the file {asked} in container {container_name}")
     follow = path.endswith("/") or path.endswith("/.")
     resolved = resolve(layers, path, follow_last=follow)
     if resolved is None:
@@ -167,7 +171,7 @@ def path_stat(layers: list[str], path: str, container_name: str) -> tuple[str, s
     st = os.lstat(full)
     if follow and not stat.S_ISDIR(st.st_mode):
         raise errdefs.Unknown(f"lstat {resolved}/: not a directory")
-    name = os.path.basename(path.rstrip("/")) or "/"
+    name = os.path.basename(asked.rstrip("/")) or "/"
     info = {
         "name": name,
         "size": st.st_size,
@@ -228,11 +232,14 @@ async def put(
     dest: str,
     root: str | None,
     rootfs_mounts: list[dict[str, Any]],
+    binds: list[tuple[str, str]] | None = None,
     no_overwrite_dir_non_dir: bool = False,
     chown: tuple[int, int] | None = None,
+    container_name: str = "",
 ) -> None:
     """Unpack ``data`` at the container path ``dest`` as dockerd does, in a process chrooted into the
-    container's root (``root``: its mounted rootfs; None: the process mounts ``rootfs_mounts`` privately).
+    container's root (``root``: a running container's ``/proc/PID/root``; None: the process mounts
+    ``rootfs_mounts`` and ``binds`` (source, destination) in a private namespace of its own).
     Nothing is ever written outside the container's root, whatever the tar holds."""
     args = [sys.executable, "-I", "-S", untar.__file__]
     scratch: str | None = None
@@ -245,6 +252,8 @@ async def put(
         scratch = tempfile.mkdtemp(prefix="skiff-untar-")
         args += ["--mount", str(m.get("type") or "bind"), str(m.get("source") or "none"),
                  ",".join(str(o) for o in m.get("options") or []), scratch]
+        for source, target in sorted(binds or [], key=lambda b: b[1].count("/")):
+            args += ["--bind", source, target]
     args += ["--dest", dest]
     if no_overwrite_dir_non_dir:
         args.append("--no-overwrite-dir-non-dir")
@@ -259,9 +268,32 @@ async def put(
         if scratch is not None:
             with contextlib.suppress(OSError):
                 os.rmdir(scratch)
+    if proc.returncode == 3:
+        raise errdefs.NotFound(f"Could not find the file {dest} in container {container_name}")
+    if proc.returncode == 4:
+        raise errdefs.Unknown("extraction point is not a directory")
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()
         raise errdefs.Unknown(f"Error processing tar file(exit status {proc.returncode}): {message}")
+
+
+def in_mount(mounts: list[dict[str, Any]], path: str) -> tuple[str, str] | None:
+    """(host source, path inside it) when ``path`` lies in one of the container's volumes or binds (the
+    deepest one); reads there come from the mount, not from the image layers."""
+    clean = os.path.normpath("/" + path.lstrip("/"))
+    best: tuple[str, str] | None = None
+    depth = -1
+    for m in mounts:
+        target, source = str(m.get("Destination") or ""), str(m.get("Source") or "")
+        if not target or not source or not os.path.isdir(source):
+            continue
+        target = os.path.normpath(target)
+        inside = clean == target or clean.startswith(target.rstrip("/") + "/")
+        if inside and target.count("/") > depth:
+            depth = target.count("/")
+            rest = clean[len(target):] or "/"
+            best = (source, rest + ("/" if path.endswith("/") and rest != "/" else ""))
+    return best
 
 
 def entries(layers: list[str]) -> Iterator[tuple[str, str]]:

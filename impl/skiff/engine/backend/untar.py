@@ -9,8 +9,10 @@ container's overlay in a private mount namespace of its own, which vanishes with
 follows dockerd's ``archive.Unpack``/``createTarFile``, and so do the error messages; an error ends the
 process with status 1 and the message on stderr, as the reexec'd ``docker-untar`` does.
 
-Usage: ``untar.py (--root DIR | --mount TYPE SOURCE OPTIONS DIR) --dest PATH [--no-overwrite-dir-non-dir]
-[--chown UID:GID]`` with the tar on stdin.
+Usage: ``untar.py (--root DIR | --mount TYPE SOURCE OPTIONS DIR [--bind SRC DEST]...) --dest PATH
+[--no-overwrite-dir-non-dir] [--chown UID:GID]`` with the tar on stdin. ``--root`` may be a running
+container's ``/proc/PID/root`` (its mounts included); ``--bind`` puts a stopped container's volumes and binds
+in place. The destination resolves inside the root: exit 3 when it does not exist, 4 when not a directory.
 """
 
 from __future__ import annotations
@@ -237,6 +239,28 @@ class _Prepend:
         return self.rest.read(size)
 
 
+def _in_root(root: str, path: str) -> str:
+    """``path`` with its symlinks resolved inside ``root`` (before chrooting there)."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            done = done[:-1]
+            continue
+        full = os.path.join(root, *done, part)
+        if os.path.islink(full) and hops < 40:
+            hops += 1
+            target = os.readlink(full)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+            continue
+        done.append(part)
+    return "/" + "/".join(done)
+
+
 def _enter(args: list[str]) -> list[str]:
     """Enter the root the options name (chroot, after a private mount if asked); the rest of args."""
     if args[0] == "--root":
@@ -252,6 +276,15 @@ def _enter(args: list[str]) -> list[str]:
         if libc.mount(source.encode(), root.encode(), kind.encode(), flags, options.encode() or None) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"mount {kind} on {root}: {os.strerror(err)}")
+        while rest[:1] == ["--bind"]:
+            source, target, rest = rest[1], rest[2], rest[3:]
+            # the target is looked up in the root as the container would see it; a mount point the image
+            # lacks is skipped (the container made none either). Private namespace: nothing shows outside.
+            inside = os.path.join(root, _in_root(root, target).lstrip("/"))
+            if os.path.isdir(inside) and libc.mount(source.encode(), inside.encode(), None,
+                                                    MS_BIND | MS_REC, None) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"bind {source} on {target}: {os.strerror(err)}")
     else:
         raise SystemExit(f"usage: {sys.argv[0]} (--root DIR | --mount TYPE SOURCE OPTIONS DIR) --dest PATH")
     os.chroot(root)
@@ -277,6 +310,11 @@ def main(argv: list[str]) -> int:
             chown = (int(uid), int(gid))
     os.umask(0o022)
     try:
+        if not os.path.exists(dest):
+            return 3
+        if not os.path.isdir(dest):
+            return 4
+        dest = os.path.realpath(dest)  # in the chroot: the container's view of its symlinks
         unpack(sys.stdin.buffer, dest, no_overwrite, chown)
     except UntarError as err:
         sys.stderr.write(f"{err}\n")
