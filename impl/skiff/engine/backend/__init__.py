@@ -31,6 +31,9 @@ def build_services(core: Any, config: DaemonConfig) -> Services:
         events=events,
         init_path=config.init_path,
     )
+    containers.configured_runtimes = dict(config.runtimes)
+    containers.runtime_paths = dict(config.runtime_paths)
+    containers.default_runtime = config.default_runtime
     containers.network = NetworkService.for_daemon(config.data_root, config.exec_root)
     containers.network.events = containers.events
     try:

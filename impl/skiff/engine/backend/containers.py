@@ -31,6 +31,7 @@ from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import health as health_mod
 from skiff.engine.backend import networks as networks_mod
+from skiff.engine.backend import runtimes as runtimes_mod
 from skiff.engine.backend import stats as stats_mod
 from skiff.engine.backend import top as top_mod
 from skiff.engine.backend import volume_local as local_volumes
@@ -226,6 +227,10 @@ class ContainerService:
         self.volumes.events = self.events
         self.volume_mounts = local_volumes.LocalMounts(self.volumes, self.events)
         self.network: NetworkService | None = None  # set by build_services (a real daemon)
+        # the daemon's runtimes by name (build_services sets them from the configuration)
+        self.configured_runtimes: dict[str, str] = {}
+        self.runtime_paths: dict[str, str] = {runtimes_mod.OWN_RUNC: "skiff-runc"}
+        self.default_runtime = runtimes_mod.OWN_RUNC
         self.store.load()
 
     # ---------- plumbing ----------
@@ -506,6 +511,8 @@ class ContainerService:
         host_config = merge.host_config(body.get("HostConfig"))
         bind_check.prepare(host_config)
         resource_opts.validate_host_config(host_config)
+        runtime_path = runtimes_mod.resolve((body.get("HostConfig") or {}).get("Runtime"), host_config,
+                                        self.runtime_paths, self.default_runtime, self.configured_runtimes)
         health_mod.validate(user_config)
         image_ref = str(user_config.get("Image") or "")
         if not image_ref:
@@ -527,7 +534,7 @@ class ContainerService:
             self.store.release(cname, cid)
             raise
         try:
-            core_container = await self.core.containers_create(cid, image.id)
+            core_container = await self.core.containers_create(cid, image.id, runtime=runtime_path)
         except BaseException:
             self.store.release(cname, cid)
             self._drop_new_volumes(mount_points)
