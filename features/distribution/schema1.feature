@@ -32,3 +32,14 @@ Feature: Pulling schema1 images (manifest.v1+prettyjws), converted to an image c
     And stdout contains "Digest: <digest.value>"
     When I run "docker run --rm <registry.value>/<prefix>/old@<digest.value> echo by-digest"
     Then stdout is "by-digest\n"
+
+  Scenario: A schema1 image pushed again goes up as schema2, the same manifest dockerd pushes
+    Given a local registry that accepts schema1 manifests
+    And the registry has a schema1 image "<registry.value>/<prefix>/old:3" of the busybox layer
+    And the reference pulled "<registry.value>/<prefix>/old:3", pushed it as "<registry.value>/<prefix>/again:1", remembered the digest as "dockerd_push" and removed both
+    And the image "<registry.value>/<prefix>/old:3" is removed after the scenario
+    And I ran "docker pull <registry.value>/<prefix>/old:3" successfully
+    And I ran "docker tag <registry.value>/<prefix>/old:3 <registry.value>/<prefix>/again:2" successfully
+    When I run "docker push <registry.value>/<prefix>/again:2"
+    Then the command succeeds
+    And stdout contains "2: digest: <dockerd_push.value> size: "

@@ -280,6 +280,25 @@ def step_reference_pulled_id(context: Any, ref: str, key: str) -> None:
         _reference(world, "rmi", ref)
 
 
+@given('the reference pulled "{ref}", pushed it as "{other}", remembered the digest as "{key}" and '
+       'removed both')
+def step_reference_repushed(context: Any, ref: str, other: str, key: str) -> None:
+    world = _w(context)
+    ref, other = world.expand(ref), world.expand(other)
+    _reference(world, "pull", ref)
+    try:
+        _reference(world, "tag", ref, other)
+        try:
+            out = _reference(world, "push", other).stdout
+        finally:
+            _reference(world, "rmi", other)
+    finally:
+        _reference(world, "rmi", ref)
+    m = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
+    assert m, out
+    world.values[key] = m.group(1)
+
+
 @given('the registry serves corrupt data for the layers of "{ref}"')
 def step_corrupt_layers(context: Any, ref: str) -> None:
     world = _w(context)
