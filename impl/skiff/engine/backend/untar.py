@@ -26,6 +26,12 @@ import sys
 import tarfile
 from typing import BinaryIO
 
+# Everything the unpacking may need is imported before the chroot: afterwards ``sys.path`` is emptied, so
+# that no import can ever load a module file from the container (which could plant one at our stdlib path).
+for _module in ("zlib", "gzip", "bz2", "lzma", "encodings.latin_1", "encodings.ascii"):
+    with contextlib.suppress(ImportError):
+        __import__(_module)
+
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
@@ -289,6 +295,8 @@ def _enter(args: list[str]) -> list[str]:
         raise SystemExit(f"usage: {sys.argv[0]} (--root DIR | --mount TYPE SOURCE OPTIONS DIR) --dest PATH")
     os.chroot(root)
     os.chdir("/")
+    sys.path.clear()
+    sys.path_importer_cache.clear()
     return rest
 
 
