@@ -70,3 +70,13 @@ Feature: Bearer-token auth (the Distribution token flow: WWW-Authenticate: Beare
     And I run "DOCKER_CONFIG=<dockercfg.value> docker pull <registry.value>/<prefix>/tokid:1"
     Then the command succeeds
     And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/tokid:1"
+
+  Scenario: A push to a second repository mounts the layers from the first (a token for both scopes)
+    Given a local registry with bearer-token auth for the user "alice" and password "s3cret"
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/first:1"
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/second:1"
+    And I ran "DOCKER_CONFIG=<dockercfg.value> docker login -u alice -p s3cret <registry.value>" successfully
+    And I ran "DOCKER_CONFIG=<dockercfg.value> docker push <registry.value>/<prefix>/first:1" successfully
+    When I run "DOCKER_CONFIG=<dockercfg.value> docker push <registry.value>/<prefix>/second:1"
+    Then the command succeeds
+    And stdout contains "Mounted from <prefix>/first"
