@@ -67,3 +67,13 @@ Feature: A TLS registry with a CA the test makes, trusted through certs.d/<host:
     And I run "docker pull <registry.value>/<prefix>/mtls:1"
     Then the command succeeds
     And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/mtls:1"
+
+  Scenario: A TLS registry on 127.0.0.1 needs no CA: loopback registries are insecure, TLS is not verified
+    Given a TLS registry on 127.0.0.1 with a CA nobody trusts
+    And the image "busybox" is tagged as "<registry.value>/<prefix>/lo:1"
+    When I run "docker push <registry.value>/<prefix>/lo:1"
+    Then the command succeeds
+    When I run "docker rmi <registry.value>/<prefix>/lo:1"
+    And I run "docker pull <registry.value>/<prefix>/lo:1"
+    Then the command succeeds
+    And stdout contains "Status: Downloaded newer image for <registry.value>/<prefix>/lo:1"

@@ -90,6 +90,11 @@ def step_registry_tls(context: Any) -> None:
     _start_registry(_w(context), Registry(tls=True, host=local_address()))
 
 
+@given("a TLS registry on 127.0.0.1 with a CA nobody trusts")
+def step_registry_tls_loopback(context: Any) -> None:
+    _start_registry(_w(context), Registry(tls=True))
+
+
 @given('a TLS registry with a CA made for it, and the user "{user}" and password "{password}"')
 def step_registry_tls_auth(context: Any, user: str, password: str) -> None:
     world = _w(context)
