@@ -13,6 +13,8 @@ from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-unty
 
 from skiff.network import netns
 
+IFA_F_NODAD = 0x02  # no duplicate address detection: the address is usable at once, as dockerd sets it
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -26,6 +28,9 @@ class Endpoint:
     gateway: str
     mac: str
     default_route: bool = True
+    address6: str = ""  # with EnableIPv6: the container's IPv6 address, its prefix and the gateway
+    prefixlen6: int = 0
+    gateway6: str = ""
 
 
 def _sysfs_write(path: str, value: str) -> None:
@@ -33,7 +38,9 @@ def _sysfs_write(path: str, value: str) -> None:
         f.write(value)
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 1500) -> None:
+def ensure_bridge(
+    name: str, gateway: str, prefixlen: int, mtu: int = 1500, gateway6: str = "", prefixlen6: int = 0
+) -> None:
     """The bridge with its gateway address, up; bridged frames do not traverse the host's iptables
     (br_netfilter would send them to a FORWARD chain that another engine's policy may drop)."""
     with IPRoute() as ipr:
@@ -47,6 +54,12 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 1500) -> N
         if (gateway, prefixlen) not in have:
             with contextlib.suppress(NetlinkError):
                 ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+        if gateway6:
+            _sysfs_write(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "0")
+            have6 = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=10)}
+            if (gateway6, prefixlen6) not in have6:
+                with contextlib.suppress(NetlinkError):
+                    ipr.addr("add", index=idx, address=gateway6, prefixlen=prefixlen6, flags=IFA_F_NODAD)
         ipr.link("set", index=idx, state="up", mtu=mtu)
     for opt in ("nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables"):
         _sysfs_write(f"/sys/class/net/{name}/bridge/{opt}", "0")
@@ -99,9 +112,14 @@ def attach(ep: Endpoint, ns_path: Path | str) -> None:
         with IPRoute() as nsr:
             idx = nsr.link_lookup(ifname=ep.ifname)[0]
             nsr.addr("add", index=idx, address=ep.address, prefixlen=ep.prefixlen)
+            if ep.address6:
+                _sysfs_write(f"/proc/sys/net/ipv6/conf/{ep.ifname}/disable_ipv6", "0")
+                nsr.addr("add", index=idx, address=ep.address6, prefixlen=ep.prefixlen6, flags=IFA_F_NODAD)
             nsr.link("set", index=idx, state="up")
             if ep.default_route:
                 nsr.route("add", dst="0.0.0.0/0", gateway=ep.gateway)
+                if ep.address6 and ep.gateway6:
+                    nsr.route("add", family=10, dst="::/0", gateway=ep.gateway6)
 
     try:
         netns.run_in(ns_path, inside)

@@ -1,5 +1,5 @@
-"""The embedded DNS server (dockerd's 127.0.0.11): answers A queries for container names and aliases on
-the asking container's user-defined networks and forwards everything else to the host's resolvers.
+"""The embedded DNS server (dockerd's 127.0.0.11): answers A and AAAA queries for container names and aliases
+on the asking container's user-defined networks and forwards everything else to the host's resolvers.
 
 One UDP socket per container, created inside the container's netns (bound to 127.0.0.11:53) and served
 from skiffd's event loop, as dockerd serves its resolver from the daemon."""
@@ -19,6 +19,7 @@ from skiff.network import netns
 
 ADDRESS = "127.0.0.11"
 TYPE_A = 1
+TYPE_AAAA = 28
 CLASS_IN = 1
 Lookup = Callable[[str], list[str]]
 
@@ -49,12 +50,15 @@ def parse_question(msg: bytes) -> tuple[int, str, int, int] | None:
 
 
 def answer(msg: bytes, end: int, addresses: list[str], ttl: int = 600) -> bytes:
-    """A response to the query ``msg`` (its question ends at ``end``) with these A records."""
+    """A response to the query ``msg`` (its question ends at ``end``) with these A (IPv4) and AAAA (IPv6)
+    records."""
     flags = 0x8180  # response, recursion desired + available, NOERROR
     header = struct.pack("!HHHHHH", struct.unpack("!H", msg[:2])[0], flags, 1, len(addresses), 0, 0)
     body = msg[12:end]
     for addr in addresses:
-        body += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4) + ipaddress.IPv4Address(addr).packed
+        packed = ipaddress.ip_address(addr).packed
+        rtype = TYPE_AAAA if len(packed) == 16 else TYPE_A
+        body += struct.pack("!HHHIH", 0xC00C, rtype, CLASS_IN, ttl, len(packed)) + packed
     return header + body
 
 
@@ -85,7 +89,10 @@ class _Protocol(asyncio.DatagramProtocol):
         _qid, name, qtype, end = q
         found = self.lookup(name)
         if found and self.transport is not None:
-            self.transport.sendto(answer(data, end, found if qtype == TYPE_A else []), addr)
+            wanted = [a for a in found if (":" in a) == (qtype == TYPE_AAAA)]
+            if qtype not in (TYPE_A, TYPE_AAAA):
+                wanted = []
+            self.transport.sendto(answer(data, end, wanted), addr)
             return
         task = asyncio.ensure_future(self._relay(data, addr))
         self.pending.add(task)

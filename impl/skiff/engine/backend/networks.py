@@ -30,7 +30,7 @@ from skiff import errdefs
 from skiff.engine.backend import links as links_mod
 from skiff.engine.backend import timefmt
 from skiff.engine.backend.record import Container
-from skiff.network import bridge, dns, ipam, netns, nft
+from skiff.network import bridge, dns, ipam, ipam6, netns, nft
 
 log = logging.getLogger(__name__)
 logging.getLogger("pyroute2").setLevel(logging.WARNING)  # its debug lines would flood skiffd -D logs
@@ -62,12 +62,23 @@ class Net:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     default: bool = False
+    enable_ipv6: bool = False
+    subnet6: str = ""
+    gateway6: str = ""
 
     def __post_init__(self) -> None:
         self.pool = ipam.Pool.parse(self.subnet, self.gateway, self.ip_range)
+        self.pool6 = (
+            ipam6.Pool6.parse(self.subnet6, self.gateway6) if self.subnet6 and self.enable_ipv6 else None
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "pool"}
+        return {k: v for k, v in asdict(self).items() if k not in ("pool", "pool6")}
+
+    def release(self, address: str, address6: str = "") -> None:
+        self.pool.release(address)
+        if address6 and self.pool6 is not None:
+            self.pool6.release(address6)
 
 
 @dataclass
@@ -81,6 +92,7 @@ class Attachment:
     mac: str
     endpoint_id: str
     aliases: list[str] = field(default_factory=list)
+    address6: str = ""
 
 
 @dataclass
@@ -226,8 +238,11 @@ class NetworkService:
                 sb = Sandbox.from_json(json.loads(path.read_text()))
                 self.sandboxes[sb.cid] = sb
                 for a in sb.attachments:
-                    if a.network_id in self.nets:
-                        self.nets[a.network_id].pool.used.add(ipaddress.IPv4Address(a.address))
+                    owner = self.nets.get(a.network_id)
+                    if owner is not None:
+                        owner.pool.used.add(ipaddress.IPv4Address(a.address))
+                        if a.address6 and owner.pool6 is not None:
+                            owner.pool6.used.add(ipaddress.IPv6Address(a.address6))
 
     def _save_nets(self) -> None:
         tmp = self.dir / ".networks.json"
@@ -317,7 +332,11 @@ class NetworkService:
 
     def _ensure_bridge(self, net: Net) -> None:
         if net.id not in self._ready or not bridge.link_exists(net.bridge):
-            bridge.ensure_bridge(net.bridge, net.gateway, net.pool.prefixlen)
+            bridge.ensure_bridge(
+                net.bridge, net.gateway, net.pool.prefixlen,
+                gateway6=str(net.pool6.gateway) if net.pool6 else "",
+                prefixlen6=net.pool6.prefixlen if net.pool6 else 0,
+            )
             self._ready.add(net.id)
 
     # ---------- container lifecycle ----------
@@ -426,7 +445,7 @@ class NetworkService:
             self._plumb(sb, a, net, len(sb.attachments) == 1)
         except BaseException:
             sb.attachments.remove(a)
-            net.pool.release(a.address)
+            net.release(a.address, a.address6)
             raise
         return a
 
@@ -437,7 +456,15 @@ class NetworkService:
             raise errdefs.InvalidArgument(
                 "user specified IP address is supported on user defined networks only"
             )
+        wanted6 = str(((cfg or {}).get("IPAMConfig") or {}).get("IPv6Address") or "")
         addr = net.pool.allocate(wanted)
+        addr6 = ""
+        if net.pool6 is not None:
+            try:
+                addr6 = str(net.pool6.allocate(wanted6))
+            except BaseException:
+                net.pool.release(addr)
+                raise
         aliases = [str(a) for a in (cfg or {}).get("Aliases") or []]
         a = Attachment(
             network_id=net.id,
@@ -447,6 +474,7 @@ class NetworkService:
             mac=ipam.mac_for(addr),
             endpoint_id=secrets.token_hex(32),
             aliases=aliases,
+            address6=addr6,
         )
         sb.attachments.append(a)
         return a
@@ -463,6 +491,9 @@ class NetworkService:
             net.gateway,
             a.mac,
             default_route=first and not net.internal,
+            address6=a.address6,
+            prefixlen6=net.pool6.prefixlen if net.pool6 else 0,
+            gateway6=str(net.pool6.gateway) if net.pool6 else "",
         )
         try:
             bridge.attach(ep, sb.key)
@@ -567,6 +598,8 @@ class NetworkService:
                     names = {other.name.lower(), other.cid[:12], *(x.lower() for x in a.aliases)}
                     if name in names or name == f"{other.name.lower()}.{net.name.lower()}":
                         out.append(a.address)
+                        if a.address6:
+                            out.append(a.address6)
         return out
 
     def rename(self, cid: str, name: str) -> None:
@@ -611,7 +644,7 @@ class NetworkService:
                 for a in sb.attachments:
                     net = self.nets.get(a.network_id)
                     if net is not None:
-                        net.pool.release(a.address)
+                        net.release(a.address, a.address6)
 
         task = asyncio.ensure_future(reap())
         self._reapers.add(task)
@@ -803,7 +836,7 @@ class NetworkService:
             if sb is not None:
                 for a in [a for a in sb.attachments if a.network_id == net.id]:
                     await asyncio.to_thread(bridge.delete_link, a.host_ifname)
-                    net.pool.release(a.address)
+                    net.release(a.address, a.address6)
                     sb.attachments.remove(a)
                     self._emit("disconnect", net, record.id)  # the endpoint's leave, as dockerd reports it
                 self._save(sb)
@@ -826,9 +859,9 @@ class NetworkService:
             "Gateway": net.gateway if a else "",
             "IPAddress": a.address if a else "",
             "IPPrefixLen": net.pool.prefixlen if a else 0,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": str(net.pool6.gateway) if a and a.address6 and net.pool6 else "",
+            "GlobalIPv6Address": a.address6 if a else "",
+            "GlobalIPv6PrefixLen": net.pool6.prefixlen if a and a.address6 and net.pool6 else 0,
             "MacAddress": a.mac if a else "",
             "DriverOpts": cfg.get("DriverOpts") or None,
         }
@@ -897,7 +930,7 @@ class NetworkService:
                 "EndpointID": a.endpoint_id,
                 "MacAddress": a.mac,
                 "IPv4Address": f"{a.address}/{net.pool.prefixlen}",
-                "IPv6Address": "",
+                "IPv6Address": f"{a.address6}/{net.pool6.prefixlen}" if a.address6 and net.pool6 else "",
             }
             for sb in self.sandboxes.values()
             for a in sb.attachments
@@ -906,14 +939,18 @@ class NetworkService:
         cfg: dict[str, str] = {"Subnet": net.subnet, "Gateway": net.gateway}
         if net.ip_range:
             cfg["IPRange"] = net.ip_range
+        configs: list[dict[str, str]] = [cfg]
+        if net.subnet6:  # without EnableIPv6 dockerd keeps the entry but allocates nothing from it
+            configs.append({"Subnet": net.subnet6, "Gateway": net.gateway6} if net.enable_ipv6 else
+                           {"Subnet": net.subnet6})
         return {
             "Name": net.name,
             "Id": net.id,
             "Created": net.created,
             "Scope": "local",
             "Driver": "bridge",
-            "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": None if net.default else {}, "Config": [cfg]},
+            "EnableIPv6": net.enable_ipv6,
+            "IPAM": {"Driver": "default", "Options": None if net.default else {}, "Config": configs},
             "Internal": net.internal,
             "Attachable": net.attachable,
             "Ingress": False,
@@ -972,7 +1009,9 @@ class NetworkService:
         driver = str(body.get("Driver") or "bridge")
         if driver != "bridge":
             raise errdefs.NotFound(f'plugin "{driver}" not found')
-        ipam_cfg = (body.get("IPAM") or {}).get("Config") or []
+        all_cfg = (body.get("IPAM") or {}).get("Config") or []
+        ipam_cfg = [c for c in all_cfg if ":" not in str(c.get("Subnet") or "")]
+        subnet6, gateway6 = self._ipv6_config(body, [c for c in all_cfg if ":" in str(c.get("Subnet") or "")])
         taken = [n.subnet for n in self.nets.values()]
         routes = await asyncio.to_thread(_host_routes)
         if ipam_cfg:
@@ -1001,11 +1040,30 @@ class NetworkService:
             attachable=bool(body.get("Attachable")),
             labels={str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
             options=options,
+            enable_ipv6=bool(body.get("EnableIPv6")),
+            subnet6=subnet6,
+            gateway6=gateway6,
         )
         self.nets[nid] = net
         self._save_nets()
         self._emit("create", net)
         return {"Id": nid, "Warning": ""}
+
+    def _ipv6_config(self, body: dict[str, Any], v6: list[dict[str, Any]]) -> tuple[str, str]:
+        """The IPv6 ``IPAM.Config`` entry: (subnet, gateway), else ("", ""). dockerd picks no IPv6 pool by
+        itself here (its defaults have none) and answers 404 for ``EnableIPv6`` without one."""
+        if not v6:
+            if body.get("EnableIPv6"):
+                raise errdefs.NotFound(
+                    "could not find an available, non-overlapping IPv6 address pool among the defaults to "
+                    "assign to the network"
+                )
+            return "", ""
+        pool = ipam6.Pool6.parse(str(v6[0].get("Subnet") or ""), str(v6[0].get("Gateway") or ""))
+        for n in self.nets.values():
+            if n.subnet6 and pool.subnet.overlaps(ipaddress.IPv6Network(n.subnet6, strict=False)):
+                raise errdefs.Forbidden("Pool overlaps with other one on this address space")
+        return str(pool.subnet), str(pool.gateway)
 
     async def delete_network(self, ref: str) -> None:
         if ref in ("host", "none"):
