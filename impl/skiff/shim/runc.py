@@ -54,6 +54,75 @@ def spawn(path: str, argv: list[str], stdio: tuple[int, int, int]) -> int:
     return pid
 
 
+def own_runtime(path: str) -> bool:
+    """Is ``path`` this installation's skiff-runc? Then its verbs can run in a forked child of the shim
+    (``fork_call``) instead of a new interpreter: no Python start-up, site or imports (SKIFF_RUNTIME_FORK=0
+    turns that off). Any other runtime (runc, crun, a wrapper) is exec'd as always."""
+    if os.environ.get("SKIFF_RUNTIME_FORK", "1") == "0":
+        return False
+    import sys
+
+    try:
+        return os.path.samefile(path, os.path.join(os.path.dirname(sys.executable), "skiff-runc"))
+    except OSError:
+        return False
+
+
+# what ``skiff-runc exec`` imports: loaded into the shim at its first exec, so each later exec's forked child
+# has nothing left to import (a shim that never execs never pays for them)
+_EXEC_MODULES = ("skiff.runtime.cli", "skiff.runtime.execute", "skiff.runtime.seccomp", "skiff.runtime.init",
+                 "skiff.runtime.syscalls.linux", "skiff.runtime.cgroups.v1", "skiff.oci.runtime")
+
+
+def preload_exec() -> None:
+    import importlib
+
+    for name in _EXEC_MODULES:
+        try:  # noqa: SIM105 - contextlib would cost every shim its imports
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - a module renamed by the runtime's owners: just slower
+            pass
+
+
+def fork_call(argv: list[str], stdio: tuple[int, int, int]) -> int:
+    """fork; the child is ``skiff-runc argv[1:]`` as ``spawn`` would exec it: ``stdio`` as fds 0-2, every
+    other fd closed (what exec's close-on-exec did), default signal dispositions, an empty mask, then the
+    runtime's ``main`` and ``_exit`` with its status (no atexit, no buffers of the shim flushed twice)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child exits
+        code = 1
+        try:
+            for target, fd in enumerate(stdio):
+                if fd != target:
+                    os.dup2(fd, target)
+            os.closerange(3, 1 << 16)
+            _signal.set_wakeup_fd(-1)
+            for sig in (*_RESTORE_SIGNALS, _signal.SIGCHLD, _signal.SIGINT, _signal.SIGTERM):
+                _signal.signal(sig, _signal.SIG_DFL)
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+            import sys
+
+            # fresh text streams on the new fds 1-2 (the shim's objects may hold buffers or be replaced)
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            from skiff.runtime.cli import main
+
+            code = main(argv[1:])
+        except BaseException as exc:  # the runtime's own errors are logged by main; this is a bug
+            os.write(2, f"{os.path.basename(argv[0])}: {exc!r}\n".encode())
+        finally:
+            import sys
+
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except Exception:
+                    pass
+            os._exit(code if isinstance(code, int) else 1)
+    return pid
+
+
 def _kind_for(message: str) -> type[errdefs.SkiffError]:
     low = message.lower()
     # about the container's runtime state, not a missing executable inside it (that one stays Unknown)
@@ -77,6 +146,7 @@ class Runtime:
         self.bundle = bundle
         self.id = container_id
         self.log = os.path.join(bundle, "runtime.log")
+        self.forks = own_runtime(path)  # exec runs skiff-runc in a forked child (see fork_call)
 
     def argv(self, *args: str) -> list[str]:
         head = [self.path]
@@ -86,8 +156,12 @@ class Runtime:
 
     def _spawn(self, args: list[str], stdout: int, stderr: int, stdin: int = -1) -> int:
         devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin < 0 else -1
+        stdio = (stdin if stdin >= 0 else devnull, stdout, stderr)
         try:
-            return spawn(self.path, self.argv(*args), (stdin if stdin >= 0 else devnull, stdout, stderr))
+            if args[0] == "exec" and self.forks:
+                preload_exec()
+                return fork_call(self.argv(*args), stdio)
+            return spawn(self.path, self.argv(*args), stdio)
         except OSError as err:
             raise errdefs.FailedPrecondition(f"cannot execute runtime {self.path}: {err.strerror}") from err
         finally:
