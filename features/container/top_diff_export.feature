@@ -41,7 +41,7 @@ Feature: docker top, docker diff and docker export
       """
     When I send GET /v1.39/containers/<c>/changes
     Then the status is 200
-    And the response JSON is [{"Path": "/bin", "Kind": 0}, {"Path": "/bin/true", "Kind": 2}, {"Path": "/newdir", "Kind": 1}, {"Path": "/newdir/f", "Kind": 1}, {"Path": "/tmp", "Kind": 0}, {"Path": "/tmp/t", "Kind": 1}]
+    And the response JSON is, in any order, [{"Path": "/bin", "Kind": 0}, {"Path": "/bin/true", "Kind": 2}, {"Path": "/newdir", "Kind": 1}, {"Path": "/newdir/f", "Kind": 1}, {"Path": "/tmp", "Kind": 0}, {"Path": "/tmp/t", "Kind": 1}]
 
   Scenario: A container that changed nothing has no changes
     Given a container "c" created with "true"

@@ -266,3 +266,17 @@ def step_reading_field(context: Any, index: int, path: str, value: str) -> None:
     actual = lookup(world.values["stats"][index], path)
     expected = json.loads(world.expand(value))
     assert actual == expected, f"{path} = {actual!r} != {expected!r}"
+
+
+@then("the response JSON is, in any order, {value}")
+def step_json_any_order(context: Any, value: str) -> None:
+    """An array compared as a multiset (dockerd walks some maps in random order, e.g. changes)."""
+    world = _w(context)
+    expected = json.loads(world.expand(value))
+    actual = world.last_json
+    assert isinstance(actual, list), f"not an array: {actual!r}"
+
+    def key(item: Any) -> str:
+        return json.dumps(item, sort_keys=True)
+
+    assert sorted(actual, key=key) == sorted(expected, key=key), f"{actual!r} != {expected!r} (any order)"
