@@ -88,3 +88,10 @@ Feature: local volume driver options, copy-up of image content into a new volume
     When I run "docker run --rm --network none --volumes-from <prefix>-nosuch busybox true"
     Then the command fails
     And stderr contains "No such container: <prefix>-nosuch"
+
+  Scenario: a volume made by --mount with volume-opt and volume-label carries them
+    When I run "docker run --rm --network none --mount type=volume,source=<vol>,target=/data,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-label=tier=cache busybox stat -f -c %T /data"
+    Then the command succeeds
+    And stdout is "tmpfs\n"
+    When I run "docker volume inspect -f '{{.Options.type}} {{.Labels.tier}}' <vol>"
+    Then stdout is "tmpfs cache\n"

@@ -313,6 +313,7 @@ class ContainerService:
                 health_mod.monitor_for(self).ensure(record)
         if not self._reconciled:
             self._reconciled = True
+            self.volume_mounts.adopt([r for r in self.store if r.state.running])
             if self.network is not None:
                 await self.network.reconcile({r.id: r for r in self.store if r.state.running})
             await self._remove_orphans(set(tasks))
@@ -1029,7 +1030,7 @@ class ContainerService:
             if dest not in taken:
                 points[dest] = volumes_mod.mount_point("", "", dest, False)
         for point in points.values():
-            point["Name"] = self.volumes.create(point["Name"] or None)
+            point["Name"] = local_volumes.create_for(self.volumes, point, hc)
             point["Source"] = str(self.volumes.mountpoint(point["Name"]))
         points.update(inherited)
         return points

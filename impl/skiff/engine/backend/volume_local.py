@@ -155,8 +155,44 @@ class LocalMounts:
                 del self._users[name]
                 unmount_driver(self.store, name)
 
+    def adopt(self, running: list[Container]) -> None:
+        """After a restart of skiffd: the running containers' volumes are in use again, and a driver mount
+        no running container uses (its container stopped while skiffd was down) goes."""
+        for record in running:
+            for point in record.mount_points.values():
+                if point.get("Type") == "volume":
+                    self._users.setdefault(str(point["Name"]), set()).add(record.id)
+        for name in self.store.names():
+            if not self._users.get(name) and has_mount_options(self.store, name):
+                unmount_driver(self.store, name)
+
     def in_use(self, name: str) -> bool:
         return bool(self._users.get(name))
+
+
+def create_for(store: Any, point: dict[str, Any], hc: dict[str, Any]) -> str:
+    """The volume of a new mount point (made if missing); a volume this makes for a ``Mounts`` entry gets
+    that entry's ``VolumeOptions`` labels and driver options (``--mount ...,volume-opt=type=tmpfs``), as
+    dockerd creates it with them."""
+    name = str(point.get("Name") or "")
+    existed = bool(name) and store.exists(name)
+    name = str(store.create(name or None))
+    if existed:
+        return name
+    for m in hc.get("Mounts") or []:
+        if m.get("Type") != "volume" or m.get("Target") != point.get("Destination"):
+            continue
+        opts = m.get("VolumeOptions") or {}
+        driver = opts.get("DriverConfig") or {}
+        labels = {str(k): str(v) for k, v in (opts.get("Labels") or {}).items()}
+        options = {str(k): str(v) for k, v in (driver.get("Options") or {}).items()}
+        if labels or options:
+            try:
+                volume_meta.save(store, name, labels, options)
+            except errdefs.SkiffError:
+                store.remove(name, [], force=True)
+                raise
+    return name
 
 
 # ---------- copy-up ----------
