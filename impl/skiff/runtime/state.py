@@ -132,7 +132,7 @@ def status(root: str, record: ContainerRecord) -> str:
 
 
 def frozen(cgroup_paths: dict[str, str]) -> bool:
-    """Paused means the v1 freezer says FROZEN (``pause`` waits until it does)."""
+    """Paused means the v1 freezer says FROZEN, or v2's cgroup.freeze is 1 (``pause`` waits until settled)."""
     for name, path in cgroup_paths.items():
         if "freezer" in name.split(","):
             try:
@@ -140,4 +140,10 @@ def frozen(cgroup_paths: dict[str, str]) -> bool:
                     return f.read().strip() == "FROZEN"
             except OSError:
                 return False
+    if list(cgroup_paths) == ["unified"]:
+        try:
+            with open(os.path.join(cgroup_paths["unified"], "cgroup.freeze")) as f:
+                return f.read().strip() == "1"
+        except OSError:
+            return False
     return False

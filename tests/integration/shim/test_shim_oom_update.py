@@ -1,4 +1,4 @@
-"""The shim's ``events`` (OOM kills of the init's memory cgroup, then its exit) and ``update`` (runtime update)."""
+"""The shim's ``events`` (OOM kills of the init's memory cgroup, then its exit) and ``update``."""
 
 from __future__ import annotations
 

@@ -405,7 +405,10 @@ def reap_cgroups(parent: str, keep: set[str], min_age_s: float = 60.0, root: str
     removed: list[str] = []
     now = time.time()
     try:
-        hierarchies = [p for p in Path(root).iterdir() if p.is_dir() and not p.is_symlink()]
+        if Path(root, "cgroup.controllers").exists():  # unified-only: the root is the one hierarchy
+            hierarchies = [Path(root)]
+        else:
+            hierarchies = [p for p in Path(root).iterdir() if p.is_dir() and not p.is_symlink()]
     except OSError:
         return removed
     for hierarchy in hierarchies:

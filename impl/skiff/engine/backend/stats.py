@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from skiff.engine.backend import timefmt
+from skiff.engine.backend import stats_v2, timefmt
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NS_PER_TICK = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
@@ -80,7 +80,9 @@ def empty_cpu() -> dict[str, Any]:
 
 
 def sample(cgroups_path: str, root: Path = CGROUP_ROOT) -> dict[str, Any]:
-    """One reading: ``read`` time, cpu, memory, pids and blkio (v1 hierarchies)."""
+    """One reading: ``read`` time, cpu, memory, pids and blkio (v1 hierarchies; a unified-only host: v2)."""
+    if stats_v2.unified_only(root):
+        return stats_v2.sample(cgroups_path, root, system_cpu_usage(), host_memory())
     rel = cgroups_path.lstrip("/")
     cpuacct, cpu, memory = root / "cpuacct" / rel, root / "cpu" / rel, root / "memory" / rel
     ticks = _kv(cpuacct / "cpuacct.stat")

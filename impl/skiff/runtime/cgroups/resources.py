@@ -1,5 +1,4 @@
-"""OCI ``linux.resources`` -> cgroup v1 knobs (and the ``unified`` map on a v2 hierarchy), as runc's fs
-manager does.
+"""OCI ``linux.resources`` -> cgroup v1 knobs, as runc's fs manager does (a unified-only host: ``v2``).
 
 Used by ``create`` (before the init joins) and ``update`` (on a running container). Values are written in
 the order the kernel accepts them: a period before its quota, memory+swap raised before memory when growing
@@ -41,6 +40,11 @@ def apply(paths: Mapping[str, str], resources: Mapping[str, Any],
     """Write ``resources`` into the cgroup directories ``paths`` (hierarchy name -> directory); with
     ``devices`` (``linux.devices``, at create) runc's default device rules are added."""
     validate(resources)
+    if list(paths) == ["unified"]:  # a unified-only host
+        from skiff.runtime.cgroups import v2
+
+        v2.apply(paths["unified"], resources)
+        return
     dirs: dict[str, str] = {}
     for name, path in paths.items():
         for ctrl in name.split(","):
@@ -66,9 +70,6 @@ def apply(paths: Mapping[str, str], resources: Mapping[str, Any],
         _devices(dirs["devices"], rules)
     if "net_cls" in dirs and (resources.get("network") or {}).get("classID") is not None:
         _write(dirs["net_cls"], "net_cls.classid", str(resources["network"]["classID"]))
-    if "unified" in dirs and resources.get("unified") and len(paths) == 1:
-        for key, value in resources["unified"].items():
-            _write(dirs["unified"], key, str(value))
 
 
 def _memory(path: str, memory: Mapping[str, Any]) -> None:
@@ -219,8 +220,10 @@ def freeze(paths: Mapping[str, str], frozen: bool) -> None:
                 _write(path, "freezer.state", target)
                 time.sleep(0.001)  # FREEZING -> FROZEN is asynchronous in the kernel
             return
-    if len(paths) == 1 and "unified" in paths:
-        _write(paths["unified"], "cgroup.freeze", "1" if frozen else "0")
+    if list(paths) == ["unified"]:
+        from skiff.runtime.cgroups import v2
+
+        v2.freeze(paths["unified"], frozen)
         return
     raise ContainerError("cannot pause: the container has no freezer cgroup")
 
@@ -229,7 +232,7 @@ def frozen(paths: Mapping[str, str]) -> bool:
     for name, path in paths.items():
         if "freezer" in name.split(","):
             return _read(path, "freezer.state") == "FROZEN"
-    if len(paths) == 1 and "unified" in paths:
+    if list(paths) == ["unified"]:
         return _read(paths["unified"], "cgroup.freeze") == "1"
     return False
 
@@ -244,6 +247,10 @@ def _read(path: str, name: str) -> str:
 
 def stats(paths: Mapping[str, str]) -> dict[str, Any]:
     """runc's ``events --stats`` data (the parts Docker reads): cpu, memory, pids."""
+    if list(paths) == ["unified"]:
+        from skiff.runtime.cgroups import v2
+
+        return v2.stats(paths["unified"])
     dirs: dict[str, str] = {}
     for name, path in paths.items():
         for ctrl in name.split(","):
@@ -276,6 +283,10 @@ def stats(paths: Mapping[str, str]) -> dict[str, Any]:
 
 def oom_killed(paths: Mapping[str, str]) -> int:
     """How many processes the kernel OOM-killed in the container's memory cgroup."""
+    if list(paths) == ["unified"]:
+        from skiff.runtime.cgroups import v2
+
+        return v2.oom_kills(paths["unified"])
     for name, path in paths.items():
         if "memory" in name.split(","):
             for line in _read(path, "memory.oom_control").splitlines():

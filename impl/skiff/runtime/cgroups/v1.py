@@ -16,7 +16,13 @@ _MOUNT_OPTIONS = frozenset({"rw", "ro", "relatime", "noatime", "nosuid", "nodev"
 
 
 def hierarchies(mounts_file: str = MOUNTS) -> dict[str, str]:
-    """Hierarchy name (``memory``, ``cpu,cpuacct``, ``name=systemd``, ``unified``) -> mountpoint."""
+    """Hierarchy name (``memory``, ``cpu,cpuacct``, ``name=systemd``, ``unified``) -> mountpoint.
+
+    Only ``{"unified": mountpoint}`` on a unified-only (cgroup v2) host, or when ``$SKIFF_RUNC_CGROUP2``
+    names a cgroup2 mount to treat as the only hierarchy (a test hook for hybrid hosts)."""
+    forced = os.environ.get("SKIFF_RUNC_CGROUP2")
+    if forced:
+        return {"unified": forced}
     out: dict[str, str] = {}
     with open(mounts_file) as f:
         for line in f:
@@ -66,6 +72,12 @@ class V1Cgroups:
             os.makedirs(path, mode=0o755, exist_ok=True)
             if "cpuset" in name.split(","):
                 _fill_cpuset(path)
+        if list(self._paths) == ["unified"]:  # v2: the controllers must be enabled down to the leaf
+            from skiff.runtime.cgroups import v2
+
+            path = self._paths["unified"]
+            mountpoint = hierarchies()["unified"]
+            v2.enable_controllers(mountpoint, path)
 
     def add(self, pid: int) -> None:
         for path in self._paths.values():
