@@ -22,6 +22,9 @@ Feature: Pulling schema1 images (manifest.v1+prettyjws), converted to an image c
     When I run "docker run --rm <registry.value>/<prefix>/old:1 echo from-schema1"
     Then the command succeeds
     And stdout is "from-schema1\n"
+    When I run "docker pull <registry.value>/<prefix>/old:1"
+    Then the command succeeds
+    And stdout matches "1: Pulling from <prefix>/old\n[0-9a-f]{12}: Already exists\nDigest: <digest.value>\nStatus: Image is up to date for <registry.value>/<prefix>/old:1\n<registry.value>/<prefix>/old:1\n"
 
   Scenario: A pull of a schema1 image by its digest (taken over the payload without the signatures)
     Given a local registry that accepts schema1 manifests
@@ -39,6 +42,7 @@ Feature: Pulling schema1 images (manifest.v1+prettyjws), converted to an image c
     And the reference pulled "<registry.value>/<prefix>/old:3", pushed it as "<registry.value>/<prefix>/again:1", remembered the digest as "dockerd_push" and removed both
     And the image "<registry.value>/<prefix>/old:3" is removed after the scenario
     And I ran "docker pull <registry.value>/<prefix>/old:3" successfully
+    And the image "<registry.value>/<prefix>/again:2" is removed after the scenario
     And I ran "docker tag <registry.value>/<prefix>/old:3 <registry.value>/<prefix>/again:2" successfully
     When I run "docker push <registry.value>/<prefix>/again:2"
     Then the command succeeds

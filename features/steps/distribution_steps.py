@@ -264,12 +264,19 @@ def step_registry_schema1(context: Any) -> None:
 
 @given('the registry has a schema1 image "{ref}" of the busybox layer')
 def step_schema1_image(context: Any, ref: str) -> None:
-    """A signed schema1 manifest (vm/schema1.py): the test rootfs gzipped, under a throwaway CMD layer."""
+    """A signed schema1 manifest (vm/schema1.py): the test rootfs plus a file naming the scenario,
+    gzipped, under a throwaway CMD layer."""
     world = _w(context)
     ref = world.expand(ref)
     repo, _, tag = ref.removeprefix(world.values["registry"] + "/").rpartition(":")
     root = Path(world.values["registry_root"])
-    layer = gzip.compress(Path(world.values["rootfs"]).read_bytes(), mtime=0)
+    buf = io.BytesIO(Path(world.values["rootfs"]).read_bytes())
+    with tarfile.open(fileobj=buf, mode="a") as tf:  # a file of its own: no daemon has this layer yet
+        mark = world.prefix.encode()
+        info = tarfile.TarInfo("schema1-mark")
+        info.size = len(mark)
+        tf.addfile(info, io.BytesIO(mark))
+    layer = gzip.compress(buf.getvalue(), mtime=0)
     world.values["digest"] = schema1.put_image(f"http://{world.values['registry']}", repo, tag, layer,
                                                root / "schema1")
 

@@ -82,8 +82,9 @@ class Puller:
                 raise errdefs.InvalidArgument(f"unsupported manifest media type {mtype}")
             with self.images.leases.lease() as lease:
                 try:
-                    fetched: set[str] = set()
+                    fetched: set[str] | None = None
                     if old_schema:  # converted as dockerd does; the image's manifest becomes a schema2 one
+                        fetched = set()
                         manifest, doc = self._from_schema1(reg, repo, manifest, lease, emit, fetched)
                         mtype = mt.DOCKER_MANIFEST
                     names = [str(parsed)]
@@ -120,8 +121,9 @@ class Puller:
         for digest in blobs:
             lease.add(digest)
         missing = [d for d in blobs if not self._has(d)]
-        for digest in missing:
-            emit(Progress(id=short_id(digest), status="Pulling fs layer"))
+        for digest in blobs:  # dockerd's download manager speaks of every layer, bottom up
+            emit(Progress(id=short_id(digest),
+                          status="Pulling fs layer" if digest in missing else "Already exists"))
         cancel = threading.Event()
         with ThreadPoolExecutor(max_workers=MAX_DOWNLOADS, thread_name_prefix="pull") as pool:
             futures = [pool.submit(self._download, reg, repo, d, 0, emit, cancel) for d in missing]
@@ -190,7 +192,7 @@ class Puller:
             for layer, desc, chain in zip(layers, layer_descs, chains, strict=True):
                 lease.add(layer.digest)
                 lid = short_id(layer.digest)
-                if fetched and layer.digest in fetched:  # downloaded for this pull already (schema1)
+                if fetched is not None:  # schema1: _from_schema1 fetched and announced the layers
                     futures.append(None)
                     continue
                 if chain in existing or self._has(layer.digest):
@@ -202,7 +204,7 @@ class Puller:
                 futures.append(pool.submit(self._download, reg, repo, layer.digest, int(desc.get("size", 0)),
                                            emit, cancel))
             for layer, fut, chain in zip(layers, futures, chains, strict=True):
-                fresh = fut is not None or bool(fetched and layer.digest in fetched)
+                fresh = fut is not None or (fetched is not None and layer.digest in fetched)
                 if fut is not None:
                     fut.result()
                 if fresh:
