@@ -37,6 +37,9 @@ from skiff.core.mount import Mount
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
 CHUNK = 1 << 20
+# tarfile's stream reads: bigger than its 10 KiB records (fewer Python calls), small enough that the copy
+# of what is left after each header is cheap
+STREAM_RECORD = 64 << 10
 DIR_MODE = 0o755  # missing parents, as dockerd's MkdirAll makes them
 
 
@@ -272,7 +275,7 @@ def apply_tar(
     hashing = HashingReader(decompressed(stream))
     ex = _Extractor(Path(root), overlay)
     try:
-        with tarfile.open(fileobj=hashing, mode="r|", bufsize=CHUNK) as tf:
+        with tarfile.open(fileobj=hashing, mode="r|", bufsize=STREAM_RECORD) as tf:
             for m in tf:
                 ex.member(tf, m)
     except tarfile.ReadError as err:

@@ -21,6 +21,9 @@ from skiff.core.leases import Lease
 INDEX_FILES = {"manifest.json", "index.json", "repositories", "oci-layout"}
 MAX_INDEX_FILE = 16 << 20
 CHUNK = 1 << 20
+# tarfile's stream reads: bigger than its 10 KiB records (fewer Python calls), small enough that the copy
+# of what is left after each header is cheap
+STREAM_RECORD = 64 << 10
 PLATFORM = ("linux", "amd64")
 
 
@@ -60,7 +63,7 @@ class _Spool:
 def _spool(stream: BinaryIO, store: Store, lease: Lease) -> _Spool:
     sp = _Spool()
     try:
-        with tarfile.open(fileobj=stream, mode="r|*", bufsize=CHUNK) as tf:
+        with tarfile.open(fileobj=stream, mode="r|*", bufsize=STREAM_RECORD) as tf:
             for m in tf:
                 name = posixpath.normpath(m.name.lstrip("/"))
                 if m.issym() or m.islnk():
