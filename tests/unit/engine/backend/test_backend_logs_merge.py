@@ -330,3 +330,18 @@ def test_export_merges_layers(tmp_path: Path) -> None:
     assert "bin/sh" in members and "new" in members
     if os.geteuid() == 0:
         assert "bin/ls" not in members
+
+
+def test_read_entries_batch_and_line_by_line_agree(tmp_path: Path) -> None:
+    """The one-array parse of a clean log and the per-line parse of a damaged one give the same entries;
+    a line's time is parsed only when asked."""
+    clean, damaged = tmp_path / "clean.log", tmp_path / "damaged.log"
+    write_log(damaged)
+    clean.write_text("".join(line + "\n" for line in damaged.read_text().splitlines()[:3]))
+    assert jsonlog.read_entries(str(clean)) == jsonlog.read_entries(str(damaged))
+    entries = jsonlog.read_entries(str(clean))
+    assert [(e.stream, e.data) for e in entries] == [("stdout", b"out1\n"), ("stderr", b"err1\n"),
+                                                     ("stdout", b"out2\n")]
+    assert entries[0]._ns == -1 and entries[0].time_ns == 1795784519 * S + 576722283
+    chunks = b"".join(jsonlog.render_batched(entries, jsonlog.LogOptions(), False))
+    assert stdcopy.split(chunks) == [(1, b"out1\n"), (2, b"err1\n"), (1, b"out2\n")]
