@@ -44,3 +44,13 @@ Feature: Inputs the fuzzer (schemathesis) once crashed or hung Skiff on answer a
     When I send GET /v1.39/images/search?term=busybox&limit=1174
     Then the status is 400
     And the error message is "Limit 1174 is outside the range of [1, 100]"
+
+  # conformance/fuzz (stateful: create -> start -> kill) found: a kill that lands while the process ends and
+  # its shim leaves answered 503 "shim ... is unavailable"; dockerd answers 204, or 409 once it saw the exit.
+  Scenario: Killing containers whose process ends at once
+    When 8 containers of "true" are each started and at once killed with signal "KILL"
+    Then every kill answered 204 or 409
+
+  Scenario: Signalling containers whose process ends at once
+    When 8 containers of "true" are each started and at once killed with signal "TERM"
+    Then every kill answered 204 or 409

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from behave import when
+from behave import then, when
 
+from conformance.harness import api
 from conformance.harness.world import World
 
 
@@ -32,3 +33,22 @@ def step_send_bytes(context: Any, hexdata: str, method: str, path: str) -> None:
         world.last_json = resp.json()
     except ValueError:
         world.last_json = None
+
+
+@when('{n:d} containers of "{command}" are each started and at once killed with signal "{signal}"')
+def step_start_then_kill(context: Any, n: int, command: str, signal: str) -> None:
+    """A race the stateful fuzzer found: the kill lands while the process ends and its shim leaves."""
+    world: World = context.world
+    statuses = []
+    for _ in range(n):
+        ident = world.create_container(None, {"Cmd": command.split()})
+        world.http.post(api.v(f"/containers/{ident}/start"))
+        kill = f"/containers/{ident}/kill?signal={signal}"
+        statuses.append(world.http.post(api.v(kill)).status_code)
+    world.values["kill_statuses"] = statuses
+
+
+@then("every kill answered 204 or 409")
+def step_kills_answered(context: Any) -> None:
+    statuses = context.world.values["kill_statuses"]
+    assert set(statuses) <= {204, 409}, f"kill statuses {statuses}"
