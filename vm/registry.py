@@ -1,8 +1,12 @@
 """A real registry for the tests: Debian's ``docker-registry`` (Distribution v2) on 127.0.0.1:<free port>.
 
 Plain HTTP (loopback registries are insecure by default for dockerd and skiffd alike), its data in a
-temporary directory, optionally htpasswd basic auth. ``stop()`` ends it by PID and removes the directory.
-``python -m vm.registry`` starts one in the foreground (for manual checks and the benchmark).
+temporary directory, optionally htpasswd basic auth, bearer-token auth (``TokenAuth``, see
+vm/token_server.py), schema1 manifests, or TLS with a CA made for it (vm/pki.py; on a non-loopback
+address of this host when the CA's trust matters, since dockerd does not verify loopback registries).
+``stop()`` ends it by PID and removes the directory.
+``python -m vm.registry [--tls]`` starts one in the foreground (for manual checks and the benchmark);
+with ``--tls`` it also prints the CA certificate's path.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -197,8 +202,9 @@ class Registry:
 def main() -> None:
     signals = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # sigwait needs them blocked, or they kill us first
-    reg = Registry().start()
-    print(reg.address, flush=True)
+    tls = "--tls" in sys.argv[1:]
+    reg = Registry(tls=tls, host=local_address() if tls else "127.0.0.1").start()
+    print(reg.address, *([str(reg.ca)] if tls else []), flush=True)
     try:
         signal.sigwait(signals)
     finally:
