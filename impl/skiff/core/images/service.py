@@ -396,7 +396,9 @@ class ImageService:
             users = self._users(config)
             doomed = [rec.name] if by_name else [r.name for r in all_recs]
             remaining = [r for r in all_recs if r.name not in doomed]
-            keep_dangling = not remaining and by_name and bool(users) and not force
+            # dockerd keeps an untagged image that a container uses (unless forced) or that has children
+            held = (bool(users) and not force) or self._has_children(config)
+            keep_dangling = not remaining and by_name and held
             with self.meta.db.transaction() as tx:
                 for name in doomed:
                     self.meta.delete_image(tx, name)
@@ -411,9 +413,33 @@ class ImageService:
                 if sync_gc:
                     collected = gc.collect(self.store, self.snapshotter, self.meta, self.leases.leased())
                     deleted.extend(collected.snapshots)
+                deleted.extend(self._prune_parents(rec.labels.get(PARENT_LABEL, ""), sync_gc, doomed))
         for name in doomed:
             self.publish(Event("/images/delete", attributes={"name": name}))
         return DeleteResult(untagged, deleted)
+
+    def _has_children(self, config: str) -> bool:
+        return any(r.labels.get(PARENT_LABEL) == config and r.config_digest != config
+                   for r in self.meta.images())
+
+    def _prune_parents(self, parent: str, sync_gc: bool, doomed: list[str]) -> list[str]:
+        """dockerd's rmi prunes the parent chain: a parent left untagged, childless and unused goes too."""
+        deleted: list[str] = []
+        while parent:
+            recs = self.meta.images_by_config(parent)
+            tagged = any(not r.dangling for r in recs)
+            if not recs or tagged or self._users(parent) or self._has_children(parent):
+                break
+            with self.meta.db.transaction() as tx:
+                for r in recs:
+                    self.meta.delete_image(tx, r.name)
+            doomed.extend(r.name for r in recs)
+            deleted.append(parent)
+            if sync_gc:
+                collected = gc.collect(self.store, self.snapshotter, self.meta, self.leases.leased())
+                deleted.extend(collected.snapshots)
+            parent = recs[0].labels.get(PARENT_LABEL, "")
+        return deleted
 
     def collect(self) -> gc.Collected:
         with self.lock:

@@ -92,6 +92,11 @@ class ImageService:
             {references.familiar(i.name) for i in await self._all() if i.id == image_id and "@" in i.name}
         )
 
+    async def has_children(self, image_id: str) -> bool:
+        """Whether a commit was made over ``image_id`` (dockerd's image store children)."""
+        return any(i.id != image_id and imagehistory.parent_of(i, _config_of(i)) == image_id
+                   for i in await self._all())
+
     async def count(self) -> int:
         return len({i.id for i in await self._all()})
 
@@ -110,9 +115,12 @@ class ImageService:
         for image in await self._all():
             by_id.setdefault(image.id, []).append(image)
         out = []
+        parents = {imagehistory.parent_of(e[0], _config_of(e[0])) for e in by_id.values()}
         for image_id, entries in by_id.items():
             first = entries[0]
             config = _config_of(first)
+            if not all_ and image_id in parents and not any(e.name for e in entries):
+                continue  # an untagged parent of another image: an intermediate image, shown with -a only
             created_ns = timefmt.parse_ns(str(config.get("created", "")))
             if "before" in bounds and created_ns >= bounds["before"]:
                 continue
@@ -263,6 +271,11 @@ class ImageService:
                 return out
             out += [{"Deleted": d} for d in resp.deleted]
             return out
+        if await self.has_children(image.id):
+            raise errdefs.Conflict(
+                f"conflict: unable to delete {short(image.id)} (cannot be forced) - image has dependent "
+                "child images"
+            )
         running = [cid for cid, is_running in using if is_running]
         if running:
             raise errdefs.Conflict(
