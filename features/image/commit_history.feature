@@ -85,3 +85,24 @@ Feature: docker commit makes a layer over the image's layers; docker history sho
     And the events of container "c" are "create,start,pause,commit,unpause,commit"
     When I run "docker inspect -f '{{.State.Status}}' <c>"
     Then stdout is "running\n"
+
+  Scenario: The base of a commit keeps its ID when untagged, is refused by ID, and goes with its last child
+    Given an image "<base>:1" imported from the busybox rootfs with CMD ["sh"]
+    And I ran "docker run --name <c> <base>:1 sh -c 'echo x > /x'" successfully
+    And I ran "docker commit <c> <img>:1" successfully
+    And I ran "docker rm <c>" successfully
+    When I run "docker rmi <base>:1"
+    Then stdout is "Untagged: <base>:1\n"
+    When I run "docker images -q --no-trunc"
+    Then stdout does not contain "<base.value>"
+    When I run "docker images -a -q --no-trunc"
+    Then stdout contains "<base.value>"
+    When I run "docker history -q --no-trunc <img>:1"
+    Then stdout matches "sha256:[0-9a-f]{64}\n<base.value>\n"
+    When I run "docker rmi <base.value>"
+    Then the command fails
+    And stderr is "Error response from daemon: conflict: unable to delete <base.short> (cannot be forced) - image has dependent child images\n"
+    When I run "docker rmi <img>:1"
+    Then the command succeeds
+    And stdout contains "Untagged: <img>:1\n"
+    And stdout contains "Deleted: <base.value>\n"
