@@ -3,9 +3,13 @@
 
 skiff: all operations except the three that never end by design (SystemEvents, ContainerAttach and its
 websocket; a hijack needs a raw socket) against a *private* skiffd started here (own roots, removed after),
-or against --host. docker: only the side-effect-free operations in DOCKER_SAFE, selected by operationId alone
-(schemathesis ORs different filters; one filter kind is safe) with the examples and fuzzing phases only (the
-coverage phase sends undeclared methods to selected paths).
+or against --host, phases examples, coverage, fuzzing and stateful (chains along the links of harness patch
+`stateful-links`, conformance/fuzz/links.py: create a container, then start/kill/inspect/delete it by its Id).
+docker: only the side-effect-free operations in DOCKER_SAFE, selected by operationId alone (schemathesis ORs
+different filters; one filter kind is safe) with the examples, fuzzing and stateful phases (whose chains stay
+inside that selection: list -> inspect); not coverage, which sends undeclared methods to selected paths.
+`--disposable` lifts that for a throwaway reference (SKIFF_REF_BACKEND=qemu: the VM is discarded after).
+SKIFF_FUZZ_ONLY=Op1,Op2 narrows a run by hand.
 
 schemathesis needs a TCP URL; the harness bridges: a recording proxy listens on 127.0.0.1:<free port> and
 forwards to the daemon's unix socket, so every generated case and its answer is also recorded and validated
