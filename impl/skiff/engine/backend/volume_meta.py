@@ -65,7 +65,8 @@ def listing(store: Any, users: Any, raw_filters: str | None) -> list[dict[str, A
     try:
         f = filters_mod.parse(raw_filters)
     except errdefs.Unknown:  # volume list (unlike the other lists) answers a filters that is no JSON 400
-        raise errdefs.InvalidArgument(f"error reading volume filters: {_go_json_error(raw_filters)}") from None
+        message = _go_json_error(raw_filters)
+        raise errdefs.InvalidArgument(f"error reading volume filters: {message}") from None
     filters_mod.validate(f, LIST_FILTERS)
     out = []
     for name in store.names():
