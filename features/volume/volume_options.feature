@@ -95,3 +95,11 @@ Feature: local volume driver options, copy-up of image content into a new volume
     And stdout is "tmpfs\n"
     When I run "docker volume inspect -f '{{.Options.type}} {{.Labels.tier}}' <vol>"
     Then stdout is "tmpfs cache\n"
+
+  Scenario: --volumes-from keeps a read-only bind read-only and carries no mode
+    Given the host directory "/tmp/<prefix>-ro" holds a file "f" with "x"
+    And I ran "docker create --name <a> --network none -v /tmp/<prefix>-ro:/b:ro busybox true" successfully
+    And I ran "docker create --name <b> --network none --volumes-from <a>:rw busybox true" successfully
+    When I run "docker inspect -f '{{range .Mounts}}{{.Type}} {{.RW}} [{{.Mode}}] {{.Propagation}}{{end}}' <b>"
+    Then the command succeeds
+    And stdout is "bind false [] rprivate\n"

@@ -327,9 +327,8 @@ def inherit(
             if dest in taken:
                 continue
             p = dict(point)
-            if mode:
-                p["RW"] = "ro" not in mode.split(",")
-                p["Mode"] = mode
+            p["RW"] = bool(p.get("RW", True)) and "ro" not in mode.split(",")  # RW && ReadWrite(mode)
+            p["Mode"] = ""  # dockerd does not carry the mode over
             out[dest] = p
     return out
 
