@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] == "start":
         started = ref.start()
         print(f"reference docker {'started' if started else 'already running'} on {ref.host}")
+        if getattr(ref, "timings", None):  # the qemu backend's build/boot seconds
+            print(f"timings: {ref.timings}")  # type: ignore[attr-defined]
         return 0
     if args[0] == "stop":
         stopped = ref.stop()
