@@ -1422,8 +1422,7 @@ class ContainerService:
 
         async def output() -> AsyncIterator[bytes]:
             offset = jsonlog.size(record.log_path)
-            entries = jsonlog.select(jsonlog.read_entries(record.log_path), opts)
-            for chunk in jsonlog.render_batched(entries, opts, tty):
+            for chunk in jsonlog.render_log(record.log_path, opts, tty):
                 yield chunk
             if follow and running:
                 async for chunk in jsonlog.follow(

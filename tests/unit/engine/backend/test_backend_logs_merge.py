@@ -345,3 +345,21 @@ def test_read_entries_batch_and_line_by_line_agree(tmp_path: Path) -> None:
     assert entries[0]._ns == -1 and entries[0].time_ns == 1795784519 * S + 576722283
     chunks = b"".join(jsonlog.render_batched(entries, jsonlog.LogOptions(), False))
     assert stdcopy.split(chunks) == [(1, b"out1\n"), (2, b"err1\n"), (1, b"out2\n")]
+
+
+@pytest.mark.parametrize("tty", [False, True])
+@pytest.mark.parametrize("opts", [
+    jsonlog.LogOptions(), jsonlog.LogOptions(stderr=False), jsonlog.LogOptions(stdout=False),
+    jsonlog.LogOptions(tail=1), jsonlog.LogOptions(timestamps=True),
+    jsonlog.LogOptions(since_ns=1795784520 * S),
+])
+def test_render_log_fast_path_matches_the_entries_path(tmp_path: Path, opts: jsonlog.LogOptions,
+                                                      tty: bool) -> None:
+    damaged = tmp_path / "damaged.log"
+    write_log(damaged)
+    clean = tmp_path / "clean.log"
+    clean.write_text("".join(line + "\n" for line in damaged.read_text().splitlines()[:3]))
+    want = render_all(damaged, opts, tty)
+    assert b"".join(jsonlog.render_log(str(clean), opts, tty, limit=10)) == want
+    assert b"".join(jsonlog.render_log(str(damaged), opts, tty)) == want
+    assert b"".join(jsonlog.render_log(str(tmp_path / "missing.log"), opts, tty)) == b""
