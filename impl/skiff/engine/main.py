@@ -257,6 +257,9 @@ async def serve(config: DaemonConfig, started: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
+    from skiff.engine import leanimports
+
+    leanimports.install()  # before connexion is imported: ~10-25 MB less resident at idle
     try:
         config, validate = load_config(argv)
     except ConfigError as exc:
