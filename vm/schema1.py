@@ -63,8 +63,10 @@ def manifest(name: str, tag: str, layers: list[tuple[str, dict[str, Any]]]) -> b
 
 
 def put_image(registry_url: str, repo: str, tag: str, layer_tar_gz: bytes, work: Path,
-              cmd: list[str] | None = None) -> str:
-    """Upload a one-layer image (plus a throwaway layer holding CMD) as schema1; returns the digest."""
+              cmd: list[str] | None = None, old: bool = False) -> str:
+    """Upload a one-layer image (plus a throwaway layer holding CMD) as schema1; returns the digest.
+    ``old``: v1 JSON as a Docker before 1.8.3 wrote it (no docker_version; fields dockerd's v1 image
+    struct drops, fills or reorders)."""
     cmd = cmd or ["sh"]
     layer_digest = _digest(layer_tar_gz)
     empty_digest = _digest(EMPTY_LAYER)
@@ -78,6 +80,12 @@ def put_image(registry_url: str, repo: str, tag: str, layer_tar_gz: bytes, work:
            "container_config": {"Cmd": ["/bin/sh -c #(nop)  CMD " + json.dumps(cmd)]},
            "created": "2023-11-14T22:13:21Z", "docker_version": "18.09.7", "id": top_id, "os": "linux",
            "parent": base_id, "throwaway": True}
+    if old:
+        del top["docker_version"]
+        top.update({"container": "c" * 64, "Size": 0, "unknown_field": {"a": 1}, "author": "Ann <a@b>",
+                    "config": {"Cmd": "sh", "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                               "ExposedPorts": {"80/tcp": {}}, "Labels": {"b": "2", "a": "1"},
+                               "Hostname": "h", "workingdir": "/tmp"}})
     content = manifest(repo, tag, [(empty_digest, top), (layer_digest, base)])
     signed, digest = sign(content, work)
     req = urllib.request.Request(f"{registry_url}/v2/{repo}/manifests/{tag}", data=signed, method="PUT",

@@ -47,3 +47,15 @@ Feature: Pulling schema1 images (manifest.v1+prettyjws), converted to an image c
     When I run "docker push <registry.value>/<prefix>/again:2"
     Then the command succeeds
     And stdout contains "2: digest: <dockerd_push.value> size: "
+
+  Scenario: A schema1 image from before Docker 1.8.3 gets the image ID dockerd gives it (v1 image struct round trip)
+    Given a local registry that accepts schema1 manifests
+    And the registry has a schema1 image "<registry.value>/<prefix>/older:1" of the busybox layer, as Docker before 1.8.3 wrote it
+    And the reference pulled "<registry.value>/<prefix>/older:1", remembered its ID as "dockerd_id" and removed it
+    And the image "<registry.value>/<prefix>/older:1" is removed after the scenario
+    When I run "docker pull <registry.value>/<prefix>/older:1"
+    Then the command succeeds
+    When I run "docker image inspect --format '{{.Id}} {{json .Config.Cmd}} {{.Config.WorkingDir}} {{.Author}}' <registry.value>/<prefix>/older:1"
+    Then stdout is "<dockerd_id.value> ["sh"] /tmp Ann <a@b>\n"
+    When I run "docker run --rm <registry.value>/<prefix>/older:1 pwd"
+    Then stdout is "/tmp\n"

@@ -262,11 +262,19 @@ def step_registry_schema1(context: Any) -> None:
     _start_registry(_w(context), Registry(schema1=True))
 
 
+@given('the registry has a schema1 image "{ref}" of the busybox layer, as Docker before 1.8.3 wrote it')
+def step_schema1_image_old(context: Any, ref: str) -> None:
+    _schema1_image(_w(context), ref, old=True)
+
+
 @given('the registry has a schema1 image "{ref}" of the busybox layer')
 def step_schema1_image(context: Any, ref: str) -> None:
+    _schema1_image(_w(context), ref, old=False)
+
+
+def _schema1_image(world: World, ref: str, old: bool) -> None:
     """A signed schema1 manifest (vm/schema1.py): the test rootfs plus a file naming the scenario,
     gzipped, under a throwaway CMD layer."""
-    world = _w(context)
     ref = world.expand(ref)
     repo, _, tag = ref.removeprefix(world.values["registry"] + "/").rpartition(":")
     root = Path(world.values["registry_root"])
@@ -278,7 +286,7 @@ def step_schema1_image(context: Any, ref: str) -> None:
         tf.addfile(info, io.BytesIO(mark))
     layer = gzip.compress(buf.getvalue(), mtime=0)
     world.values["digest"] = schema1.put_image(f"http://{world.values['registry']}", repo, tag, layer,
-                                               root / "schema1")
+                                               root / "schema1", old=old)
 
 
 @given('the reference pulled "{ref}", remembered its ID as "{key}" and removed it')

@@ -58,13 +58,15 @@ def test_a_broken_parent_chain_is_refused(history: list[dict[str, object]], mess
 
 def test_the_config_is_dockerds_bytes() -> None:
     top = ('{"id":"' + TOP + '", "parent":"' + BASE + '", "os":"linux", "created":"2023-11-14T22:13:21.500Z",'
-           ' "config":{"Cmd":["sh"], "Env":["A=<b>"]}, "architecture":"amd64", "throwaway":true, "Size":3}')
+           ' "config":{"Cmd":["sh"], "Env":["A=<b>"]}, "architecture":"amd64", "throwaway":true, "Size":3,'
+           ' "docker_version":"18.09.7"}')
     base = '{"created":"2023-11-14T22:13:20Z","container_config":{"Cmd":["a","b"]}}'
     history = [schema1.history_entry(base, False), schema1.history_entry(top, True)]
     config = schema1.make_config(top, ["sha256:" + "d" * 64], history)
     assert config == (
         b'{"architecture":"amd64","config":{"Cmd":["sh"],"Env":["A=\\u003cb\\u003e"]},'
-        b'"created":"2023-11-14T22:13:21.500Z","history":[{"created":"2023-11-14T22:13:20Z",'
+        b'"created":"2023-11-14T22:13:21.500Z","docker_version":"18.09.7",'
+        b'"history":[{"created":"2023-11-14T22:13:20Z",'
         b'"created_by":"a b"},{"created":"2023-11-14T22:13:21.5Z","empty_layer":true}],"os":"linux",'
         b'"rootfs":{"type":"layers","diff_ids":["sha256:' + b"d" * 64 + b'"]}}'
     )
@@ -96,3 +98,21 @@ def test_certs_d_loads_the_cas_of_the_host_and_skips_verification_when_insecure(
     (d / "client.cert").write_text("x")
     with pytest.raises(errdefs.Unknown, match=r"missing key client\.key"):
         tls_context("192.0.2.9:5000", insecure=False)
+
+
+def test_before_docker_1_8_3_the_config_goes_through_dockerds_v1_image_struct() -> None:
+    top = json.dumps({"id": TOP, "created": "2015-01-01T00:00:00.000Z", "Size": 7, "junk": 1,
+                      "config": {"cmd": "sh", "Labels": {"b": "2", "a": "1"}, "StopTimeout": 0},
+                      "container_config": {"Cmd": ["x"]}})
+    config = json.loads(schema1.make_config(top, [], []), object_pairs_hook=list)
+    keys = [k for k, _ in config]
+    assert keys == ["config", "container_config", "created", "history", "rootfs"]  # junk, Size, id gone
+    cfg = dict(config)["config"]
+    assert [k for k, _ in cfg] == [
+        "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
+        "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels",
+        "StopTimeout"]
+    assert dict(cfg)["Cmd"] == ["sh"] and dict(cfg)["Labels"] == [("a", "1"), ("b", "2")]
+    assert dict(config)["created"] == "2015-01-01T00:00:00Z"
+    new = json.dumps({"docker_version": "1.8.3", "junk": 1})
+    assert json.loads(schema1.make_config(new, [], []))["junk"] == 1

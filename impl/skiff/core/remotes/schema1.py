@@ -10,8 +10,8 @@ layer down; history entries marked ``throwaway`` have no layer of their own.
 The config is dockerd's ``MakeConfigFromV1Config``: the top ``v1Compatibility`` object without ``id``,
 ``parent``, ``Size``, ``parent_id``, ``layer_id`` and ``throwaway``, plus ``rootfs`` and ``history``, the
 keys sorted and every other value kept as its original JSON text, compacted (Go's ``json.RawMessage``).
-dockerd first re-encodes manifests whose ``docker_version`` is below 1.8.3 through its v1 image struct;
-Skiff keeps their values as they are (the image works; only its ID can differ from dockerd's).
+dockerd first re-encodes manifests whose ``docker_version`` is below 1.8.3 (or missing) through its v1
+image struct; so does Skiff (v1image.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skiff import errdefs
+from skiff.core.remotes import v1image
 
 SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 UNSIGNED = "application/vnd.docker.distribution.manifest.v1+json"
@@ -147,7 +148,13 @@ def go_time(value: str) -> str:
 
 def make_config(top_v1: str, diff_ids: list[str], history: list[dict[str, Any]]) -> bytes:
     """The image config, as dockerd writes it (see the module docstring)."""
-    values = dict(_raw_members(top_v1))
+    v1 = json.loads(top_v1)
+    found, version = v1image.lookup(v1, "docker_version") if isinstance(v1, dict) else (False, "")
+    if isinstance(v1, dict) and v1image.version_less(str(version or "") if found else "", "1.8.3"):
+        # dockerd re-encodes these through its v1 image struct first
+        values = {k: _go_json(v) for k, v in v1image.reencode(v1, go_time)}
+    else:
+        values = dict(_raw_members(top_v1))
     for key in _DROPPED:
         values.pop(key, None)
     rootfs: dict[str, Any] = {"type": "layers"}
