@@ -171,6 +171,10 @@ class Seccomp(Model):
         )
 
 
+def _mappings(raw: Any) -> tuple[tuple[int, int, int], ...]:
+    return tuple((int(m["containerID"]), int(m["hostID"]), int(m["size"])) for m in raw or ())
+
+
 class Linux(Model):
     namespaces: tuple[Namespace, ...] = ()
     cgroups_path: str = ""
@@ -182,6 +186,9 @@ class Linux(Model):
     has_user_mappings: bool = False
     seccomp: Seccomp | None = None
     devices: tuple[Mapping[str, Any], ...] = ()  # linux.devices as OCI JSON (path, type, major, minor, ...)
+    # linux.uidMappings/gidMappings as (containerID, hostID, size)
+    uid_mappings: tuple[tuple[int, int, int], ...] = ()
+    gid_mappings: tuple[tuple[int, int, int], ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Linux:
@@ -195,6 +202,8 @@ class Linux(Model):
             has_user_mappings=bool(d.get("uidMappings") or d.get("gidMappings")),
             seccomp=Seccomp.from_dict(d["seccomp"]) if d.get("seccomp") else None,
             devices=tuple(dict(dev) for dev in d.get("devices", ())),
+            uid_mappings=_mappings(d.get("uidMappings")),
+            gid_mappings=_mappings(d.get("gidMappings")),
         )
 
     def namespace(self, kind: str) -> Namespace | None:

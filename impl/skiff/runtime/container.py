@@ -77,8 +77,11 @@ def load_spec(bundle: str) -> Spec:
 
     if spec.process.terminal and console.SOCKET_FD < 0:
         raise ContainerError("cannot allocate tty if runc will detach without setting console socket")
-    if spec.linux.has_user_mappings or spec.linux.namespace("user") is not None:
-        raise ContainerError("not implemented: user namespaces are not supported by skiff-runc")
+    userns = spec.linux.namespace("user")
+    if userns is not None and not userns.path and not (spec.linux.uid_mappings and spec.linux.gid_mappings):
+        raise ContainerError("user namespaces enabled, but no uid or gid mappings found")
+    if spec.linux.has_user_mappings and userns is None:
+        raise ContainerError("user namespaces enabled, but no user namespace found")
     _warn_unknown_caps(spec)
     return spec
 
@@ -225,17 +228,20 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
 
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
+    fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         os.close(to_child_w)
         os.close(from_child_r)
         init_args = init.InitArgs(spec, rootfs, fifo, sync.Channel(to_child_r, from_child_w), sys,
                                   cgroup_mounts, preserve_fds, seccomp, container_cgroups)
+        init_args.fifo_fd = fifo_fd
         init_args.hook_state = {"ociVersion": OCI_VERSION, "id": container_id, "status": "creating",
                                 "bundle": bundle, "annotations": dict(spec.annotations)}
         init.bootstrap(init_args)
     os.close(to_child_r)
     os.close(from_child_w)
+    os.close(fifo_fd)
     channel = sync.Channel(from_child_r, to_child_w)
     init_pid = 0
     try:
@@ -243,6 +249,10 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
             cgroups.add(pid)
         channel.send(sync.CgroupsReady())
         msg = channel.recv()
+        if isinstance(msg, sync.Userns):
+            write_id_maps(pid, spec)
+            channel.send(sync.Mapped())
+            msg = channel.recv()
         early = None  # the init may ask for its hooks before the bootstrap has reported its pid
         if isinstance(msg, sync.Hooks):
             early, msg = msg, channel.recv()
@@ -278,6 +288,19 @@ def spawn(spec: Spec, rootfs: str, fifo: str, sys: Syscalls, cgroups: Cgroups | 
         raise
     finally:
         channel.close()
+
+
+def write_id_maps(pid: int, spec: Spec) -> None:
+    """``/proc/<pid>/{uid,gid}_map`` of the bootstrap that unshared its user namespace (we are its parent,
+    in the parent namespace, with CAP_SETUID/CAP_SETGID: setgroups stays allowed, as with runc as root)."""
+    assert spec.linux is not None
+    for name, maps in (("uid_map", spec.linux.uid_mappings), ("gid_map", spec.linux.gid_mappings)):
+        text = "".join(f"{inside} {outside} {size}\n" for inside, outside, size in maps)
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ContainerError(f"failed to write {name}: {exc.strerror}") from None
 
 
 def start(root: str, container_id: str) -> None:

@@ -84,7 +84,23 @@ def bootstrap(args: InitArgs) -> None:
         if msg != sync.CgroupsReady():
             raise ContainerError(f"bootstrap: unexpected sync message {msg!r}")
         linux = args.spec.linux
-        namespaces.enter(linux.namespaces if linux else (), args.sys)
+
+        def become_root_in_userns() -> None:
+            """create writes our maps (it is in the parent user namespace); then uid 0 in ours."""
+            args.channel.send(sync.Userns())
+            if args.channel.recv() != sync.Mapped():
+                raise ContainerError("bootstrap: user namespace mappings were not written")
+            os.setresuid(0, 0, 0)
+
+        process = args.spec.process
+        if process is not None and process.oom_score_adj is not None:
+            # before the user namespace, as runc's nsexec: inside it the file is no longer writable
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(process.oom_score_adj))
+        flags = namespaces.enter(linux.namespaces if linux else (), args.sys, become_root_in_userns)
+        if flags & namespaces.CLONE_FLAGS["user"]:
+            # gid 0 only now: runc's new ipc namespace (its mqueue root) still has the unmapped gid
+            os.setresgid(0, 0, 0)
         pid = os.fork()
         if pid == 0:
             container_init(args)  # never returns
@@ -126,8 +142,10 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
     process = spec.process
     if process is None:
         raise ContainerError("process must be set")
-    # O_PATH keeps a handle on the fifo across pivot_root; it is reopened for writing via /proc/self/fd
-    args.fifo_fd = os.open(args.fifo_path, os.O_PATH | os.O_CLOEXEC)
+    # O_PATH keeps a handle on the fifo across pivot_root; it is reopened for writing via /proc/self/fd.
+    # create opens it before forking (in a user namespace the state dir may not be reachable from here).
+    if args.fifo_fd < 0:
+        args.fifo_fd = os.open(args.fifo_path, os.O_PATH | os.O_CLOEXEC)
     linux = spec.linux
     net = linux.namespace("network") if linux is not None else None
     if net is not None and not net.path:
@@ -161,9 +179,6 @@ def setup(args: InitArgs) -> tuple[str, list[str], dict[str, str]]:
         from skiff.runtime import console  # imported by create before the fork
 
         console.setup(process.user.uid, process.user.gid)
-    if process.oom_score_adj is not None:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(process.oom_score_adj))
     set_rlimits(process)
     if process.no_new_privileges:
         sys.prctl(PR_SET_NO_NEW_PRIVS, 1)

@@ -12,7 +12,7 @@ from skiff.runtime.errors import ContainerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from skiff.oci.runtime import Namespace
     from skiff.runtime.syscalls.protocol import Syscalls
@@ -37,8 +37,12 @@ def flag(kind: str) -> int:
         raise ContainerError(f"namespace {kind!r} is not supported") from None
 
 
-def enter(namespaces: Iterable[Namespace], sys: Syscalls) -> int:
-    """Join/unshare; returns the unshare flags used (so callers know which namespaces are new)."""
+def enter(namespaces: Iterable[Namespace], sys: Syscalls,
+          new_user: Callable[[], None] | None = None) -> int:
+    """Join/unshare; returns the unshare flags used (so callers know which namespaces are new).
+
+    A new user namespace is unshared first and alone; ``new_user`` then has it mapped and makes us root
+    in it, so that the other new namespaces belong to it (runc's nsexec order)."""
     joins = sorted((ns for ns in namespaces if ns.path), key=lambda ns: JOIN_ORDER.index(ns.type))
     for ns in joins:
         fd = os.open(ns.path, os.O_RDONLY | os.O_CLOEXEC)
@@ -52,9 +56,18 @@ def enter(namespaces: Iterable[Namespace], sys: Syscalls) -> int:
     for ns in namespaces:
         if not ns.path:
             flags |= flag(ns.type)
-    if flags:
+    user = CLONE_FLAGS["user"]
+    if flags & user:
         try:
-            sys.unshare(flags)
+            sys.unshare(user)
+        except OSError as exc:
+            raise ContainerError(f"unshare user namespace: {exc.strerror}") from None
+        if new_user is not None:
+            new_user()
+    rest = flags & ~user
+    if rest:
+        try:
+            sys.unshare(rest)
         except OSError as exc:
             raise ContainerError(f"unshare namespaces: {exc.strerror}") from None
     return flags

@@ -58,8 +58,8 @@ PROPAGATION_OPTIONS = {
     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC, "unbindable": MS_UNBINDABLE,
     "runbindable": MS_UNBINDABLE | MS_REC,
 }
-DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
-           ("tty", 5, 0))
+DEVICES = (("null", 1, 3), ("random", 1, 8), ("full", 1, 7), ("tty", 5, 0), ("zero", 1, 5),
+           ("urandom", 1, 9))  # runc's order (its binds show in this order in a user namespace)
 DEV_SYMLINKS = (("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
                 ("/proc/self/fd/2", "stderr"))
 

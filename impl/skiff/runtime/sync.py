@@ -4,6 +4,9 @@
 message        sender -> receiver   payload          meaning
 =============  ===================  ===============  ==============================================
 ``cgroups``    create -> bootstrap  {}               bootstrap is in the container cgroups; go on
+``userns``     bootstrap -> create  {}               bootstrap unshared its user namespace: write its
+                                                     uid_map/gid_map (only with a new user namespace)
+``mapped``     create -> bootstrap  {}               the maps are written; become root in it, go on
 ``init-pid``   bootstrap -> create  {"pid": int}     host pid of the forked container init; the
                                                      bootstrap exits right after sending it
 ``hooks``      init -> create       {}               mounts are set up (before pivot_root): run the
@@ -31,6 +34,14 @@ class CgroupsReady(Model):
     kind = "cgroups"
 
 
+class Userns(Model):
+    kind = "userns"
+
+
+class Mapped(Model):
+    kind = "mapped"
+
+
 class InitPid(Model):
     pid: int
     kind = "init-pid"
@@ -53,7 +64,7 @@ class Error(Model):
     kind = "error"
 
 
-Message = CgroupsReady | InitPid | Hooks | Resume | Ready | Error
+Message = CgroupsReady | Userns | Mapped | InitPid | Hooks | Resume | Ready | Error
 
 
 class ProtocolError(Exception):
@@ -79,6 +90,10 @@ def decode(line: bytes) -> Message:
             return InitPid(body["pid"])
         if kind == "ready":
             return Ready()
+        if kind == "userns":
+            return Userns()
+        if kind == "mapped":
+            return Mapped()
         if kind == "hooks":
             return Hooks()
         if kind == "resume":

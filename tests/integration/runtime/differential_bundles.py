@@ -113,6 +113,21 @@ def ns_no_pid(config: dict[str, Any], ctx: Context) -> None:
     _drop_ns(config, "pid")
 
 
+def ns_user(config: dict[str, Any], ctx: Context) -> None:
+    """A user namespace: container root is host uid/gid 100000 (the shape dockerd's userns-remap writes)."""
+    config["linux"]["namespaces"].append({"type": "user"})
+    config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def ns_user_nonroot(config: dict[str, Any], ctx: Context) -> None:
+    """A user namespace with a non-root process user and two ranges."""
+    ns_user(config, ctx)
+    config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000},
+                                      {"containerID": 1000, "hostID": 201000, "size": 1000}]
+    config["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [1000]}
+
+
 def ns_uts_domain(config: dict[str, Any], ctx: Context) -> None:
     config["hostname"] = "differential-host"
     config["domainname"] = "example.test"
@@ -383,7 +398,7 @@ def bad_cwd_relative(config: dict[str, Any], ctx: Context) -> None:
 
 CASES: list[tuple[str, Mutate]] = [
     (f.__name__, f) for f in (
-        default, ns_minimal, ns_cgroup, ns_no_pid, ns_uts_domain,
+        default, ns_minimal, ns_cgroup, ns_no_pid, ns_uts_domain, ns_user, ns_user_nonroot,
         mounts_bind, mounts_propagation_private, mounts_propagation_shared, mounts_propagation_slave,
         caps_added, caps_none, caps_ambient_user, caps_privileged, caps_unknown_to_kernel,
         seccomp_docker, seccomp_docker_nnp, seccomp_custom, seccomp_default_errno, no_new_privs,

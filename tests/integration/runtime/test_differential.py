@@ -51,9 +51,17 @@ REFUSED = {"caps_unknown_to_kernel", "bad_rlimit", "bad_mount_type", "bad_namesp
            "bad_seccomp_action", "bad_cwd_relative"}
 
 
+def _reachable_dir(prefix: str) -> Path:
+    """A directory every uid can traverse (pytest's are 0700): user-namespace bundles run as uid 100000."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o711)
+    return path
+
+
 @pytest.fixture(scope="module")
-def probe_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("differential") / "rootfs"
+def probe_rootfs() -> Iterator[Path]:
+    base = _reachable_dir("skiff-differential-rootfs-")
+    path = base / "rootfs"
     make_rootfs(path)
     for name, text in (("probe", PROBE), ("probe-hook", HOOK)):
         (path / "bin" / name).write_text(text)
@@ -62,12 +70,15 @@ def probe_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (path / sub).mkdir(exist_ok=True)
     (path / "masked-dir" / "secret").write_text("secret\n")
     (path / "masked-file").write_text("secret file\n")
-    return path
+    yield path
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
+def workdir() -> Iterator[Path]:
+    path = _reachable_dir("skiff-differential-run-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 class Outcome:

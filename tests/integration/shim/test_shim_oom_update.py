@@ -32,9 +32,9 @@ def test_oom_kill_is_an_event_before_the_exit(containers: Make) -> None:
     c.create()
     waiter = ctr.client()
     c.start()
-    first = waiter.events(0, timeout=30)
+    first = waiter.events(0, timeout=120)
     assert [(e.seq, e.topic) for e in first.events] == [(1, "oom")]
-    final = first if first.exited else waiter.events(1, timeout=30)
+    final = first if first.exited else waiter.events(1, timeout=120)
     assert final.exited and final.exit_status == 137
     assert [e.topic for e in final.events] in ([], ["oom"])
     again = waiter.events(0, timeout=5)  # the history stays, and it answers at once once exited
@@ -48,7 +48,7 @@ def test_no_oom_event_for_a_plain_exit(containers: Make) -> None:
     c = ctr.client()
     c.create()
     c.start()
-    res = ctr.client().events(0, timeout=30)
+    res = ctr.client().events(0, timeout=120)
     assert res.exited and res.exit_status == 3 and res.events == []
 
 
