@@ -18,6 +18,21 @@ from backend_support import Skiffd
 
 pytestmark = pytest.mark.root
 
+
+def _children(pid: int) -> int:
+    """How many processes have ``pid`` as parent (threads come and go while we look)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat_line = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
+            count += 1
+    return count
+
 # host directories these tars aim at (listed for the marker after the PUTs; the test's own directory and
 # the daemon's root are walked whole)
 WATCHED = ["/", "/tmp", "/etc", "/root", "/var/tmp", "/usr/local", "/srv", "/opt"]
@@ -122,3 +137,39 @@ def test_hostile_tars_write_nothing_outside(skiffd: Skiffd, api: httpx.Client, t
     finally:
         api.delete(f"/containers/{cid}", params={"force": "1"})
     assert not [p for p in Path("/tmp").iterdir() if p.name.startswith("skiff-untar-")]
+
+
+def test_many_puts_leak_nothing(skiffd: Skiffd, api: httpx.Client) -> None:
+    """100 PUTs (half into a stopped container, which mounts its layers privately) leave skiffd's fds,
+    threads and children, the host's mounts and /tmp as they were."""
+    assert skiffd.process is not None
+    pid = skiffd.process.pid
+    running = api.post("/containers/create", json={"Image": "busybox", "Cmd": ["sleep", "300"],
+                                                   "HostConfig": {"NetworkMode": "none"}}).json()["Id"]
+    stopped = api.post("/containers/create", json={"Image": "busybox", "Cmd": ["true"],
+                                                   "HostConfig": {"NetworkMode": "none"}}).json()["Id"]
+    try:
+        assert api.post(f"/containers/{running}/start").status_code == 204
+        body = _tar([("f", "file", "x"), ("up", "symlink", "../../etc"), ("g", "file", "never")])
+
+        def snapshot() -> tuple[int, int, int, int, int]:
+            fds = len(os.listdir(f"/proc/{pid}/fd"))
+            threads = len(os.listdir(f"/proc/{pid}/task"))
+            children = _children(pid)
+            mounts = sum("skiff-untar" in line for line in Path("/proc/mounts").read_text().splitlines())
+            scratch = len([p for p in Path("/tmp").iterdir() if p.name.startswith("skiff-untar-")])
+            return fds, threads, children, mounts, scratch
+
+        for cid in (running, stopped):  # warm up (thread pools, connections)
+            api.put(f"/containers/{cid}/archive", params={"path": "/tmp"}, content=body)
+        before = snapshot()
+        for i in range(100):
+            cid = running if i % 2 else stopped
+            resp = api.put(f"/containers/{cid}/archive", params={"path": "/tmp"}, content=body)
+            assert resp.status_code == 500 and "invalid symlink" in resp.text, resp.text
+        after = snapshot()
+        assert after[0] <= before[0] + 3 and after[1] <= before[1] + 3, (before, after)
+        assert after[2:] == before[2:], (before, after)
+    finally:
+        for cid in (running, stopped):
+            api.delete(f"/containers/{cid}", params={"force": "1"})
