@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import os
+import pwd
 import stat
 import sys
 import tarfile
@@ -275,6 +276,16 @@ async def put(
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()
         raise errdefs.Unknown(f"Error processing tar file(exit status {proc.returncode}): {message}")
+
+
+def copy_owner(user: str) -> tuple[int, int]:
+    """The owner ``copyUIDGID`` gives extracted files: dockerd 20.10 looks the container's Config.User up
+    in the *host's* passwd database (its idtools.LookupUser, getent as the fallback), and so do we."""
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except (KeyError, ValueError):
+        raise errdefs.Unknown(f'getent unable to find entry "{user}" in passwd database') from None
+    return entry.pw_uid, entry.pw_gid
 
 
 def in_mount(mounts: list[dict[str, Any]], path: str) -> tuple[str, str] | None:

@@ -1350,10 +1350,8 @@ class ContainerService:
             raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
         self._layers(record)
         chown = None
-        if copy_uid_gid:
-            user = str(record.config.get("User") or "0")
-            uid, gid, _groups = runspec.resolve_user(user, record.rootfs_mounts)
-            chown = (uid, gid)
+        if copy_uid_gid and record.config.get("User"):
+            chown = archive_mod.copy_owner(str(record.config["User"]))
         st = record.state
         root = f"/proc/{st.pid}/root" if st.running and st.pid and not st.restarting else None
         binds = [(str(m["Source"]), str(m["Destination"])) for m in self._mounts(record)
