@@ -79,3 +79,26 @@ Feature: docker cp in and out of containers
     When I run "docker cp <c>:/data/sub <h.value>/sub"
     Then the command succeeds
     And the host file "<h.value>/sub/in.txt" holds "data\n"
+
+  Scenario Outline: docker cp -a gives the files the container user's owner, looked up on the host
+    Given the host file "<h.value>/in.txt" is owned by 4321:8765
+    And I ran "docker run -d --network none --name <c> <user> busybox sleep 300" successfully
+    When I run "docker cp -a <h.value>/in.txt <c>:/tmp/a.txt"
+    Then the command succeeds
+    When I run "docker exec <c> stat -c %u:%g /tmp/a.txt"
+    Then stdout is "<owner>\n"
+    When I run "docker cp <h.value>/in.txt <c>:/tmp/plain.txt"
+    Then the command succeeds
+    When I run "docker exec <c> stat -c %u:%g /tmp/plain.txt"
+    Then stdout is "4321:8765\n"
+
+    Examples:
+      | user        | owner     |
+      | --user root | 0:0       |
+      | --init      | 4321:8765 |
+
+  Scenario: docker cp -a refuses a container user the host does not know
+    Given I ran "docker run -d --network none --name <c> --user 1234:5678 busybox sleep 300" successfully
+    When I run "docker cp -a <h.value>/in.txt <c>:/tmp/"
+    Then the command exits with 1
+    And stderr is "Error response from daemon: getent unable to find entry \"1234:5678\" in passwd database\n"

@@ -280,3 +280,8 @@ def step_json_any_order(context: Any, value: str) -> None:
         return json.dumps(item, sort_keys=True)
 
     assert sorted(actual, key=key) == sorted(expected, key=key), f"{actual!r} != {expected!r} (any order)"
+
+
+@given('the host file "{path}" is owned by {uid:d}:{gid:d}')
+def step_host_owner(context: Any, path: str, uid: int, gid: int) -> None:
+    os.chown(_w(context).expand(path), uid, gid)
