@@ -58,3 +58,14 @@ Feature: Attach over a websocket (GET /containers/{id}/attach/ws)
   Scenario: The websocket of a missing container answers 404
     When I send GET /containers/skiff-no-such-container/attach/ws?stream=1
     Then the status is 404
+
+  Scenario: A websocket attached before the start gets the first output and feeds stdin
+    Given a container "c" created with JSON
+      """
+      {"Cmd": ["sh", "-c", "echo started; cat"], "OpenStdin": true, "HostConfig": {"NetworkMode": "none"}}
+      """
+    When I open the attach websocket "w" of "c" with "stream=1"
+    And I start the container "c"
+    Then the websocket "w" receives "started\n"
+    When I write the text message "typed\n" to the websocket "w"
+    Then the websocket "w" receives "started\ntyped\n"
