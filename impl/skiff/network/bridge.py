@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,20 @@ def delete_link(name: str) -> None:
         found = ipr.link_lookup(ifname=name)
         if found:
             ipr.link("del", index=found[0])
+
+
+def wait_gone(names: list[str], timeout: float) -> list[str]:
+    """Poll until the links are gone (a namespace's teardown takes its veths with it, batched by the
+    kernel and cheaper than a delete each); returns those still there after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    left = list(names)
+    with IPRoute() as ipr:
+        while left:
+            left = [n for n in left if ipr.link_lookup(ifname=n)]
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
+    return left
 
 
 def link_exists(name: str) -> bool:
