@@ -81,6 +81,18 @@ Feature: Detach keys end an attach to a terminal, the container keeps running
     Then stdout is "true\n"
     When I run "docker rm -f <c>" successfully
 
+  Scenario: docker exec -it detaches on ctrl-p ctrl-q and the exec's shell runs on
+    Given I ran "docker run --network none -d --name <c> busybox sleep 300" successfully
+    When I open a terminal running "docker exec -it <c> sh"
+    And I type "echo exec-$((40+2))"
+    Then the terminal shows "exec-42"
+    When I press ctrl-p ctrl-q
+    Then the terminal shows a line matching ".*read escape sequence"
+    And the terminal command exits with 1
+    When I run "docker exec <c> ps -o comm"
+    Then stdout contains "\nsh\n"
+    When I run "docker rm -f <c>" successfully
+
   Scenario: ctrl-p ctrl-q in a terminal exec ends its stream with dockerd's error and ends the exec
     Given a container "c" running "sleep 300" with stdin open
     When I send POST /containers/<c>/exec with JSON:
