@@ -560,7 +560,8 @@ class ContainerService:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             runspec.write_etc_files(record, directory)
-            await asyncio.to_thread(local_volumes.populate, self.volumes, record)
+            if record.mount_points:
+                await asyncio.to_thread(local_volumes.populate, self.volumes, record)
             if self.network is not None:
                 self.network.on_create(record, body.get("NetworkingConfig"))
             self.store.add(record)
