@@ -118,3 +118,12 @@ Feature: Crafted layer tarballs: nothing lands outside the image, and dockerd's 
     Then the command fails
     And stderr is "Error response from daemon: Error processing tar file(exit status 1): link /nothere /hard: no such file or directory\n"
     And the image "<imp>:1" does not exist
+
+  Scenario: Importing an empty body makes an image of one empty layer, as dockerd does
+    When I send POST /v1.39/images/create?fromSrc=-&repo=<img>&tag=1
+    Then the status is 200
+    And the response JSON field "status" matches "sha256:[0-9a-f]{64}"
+    And the image "<img>:1" exists
+    And the response JSON field "Size" is 0
+    When I run "docker image inspect -f '{{len .RootFS.Layers}}' <img>:1"
+    Then stdout is "1\n"
