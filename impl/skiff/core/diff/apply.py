@@ -227,7 +227,7 @@ class _Extractor:
                     os.setxattr(host, key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"),
                                 follow_symlinks=False)
         if not m.issym():
-            os.chmod(host, stat.S_IMODE(m.mode), follow_symlinks=False)
+            os.chmod(host, stat.S_IMODE(m.mode))  # host is what this layer made: never a symlink here
         mtime_ns = int(m.mtime * 1_000_000_000)
         if m.isdir():
             self.dir_times.append((host, mtime_ns))
