@@ -14,6 +14,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import httpx
+
 from skiff import errdefs
 from skiff.core.content.store import read_blob, write_blob
 from skiff.core.diff.apply import decompressed
@@ -28,6 +30,8 @@ from skiff.core.remotes.registry import Credentials, Manifest, Registry
 
 MAX_DOWNLOADS = 3
 CHUNK = 1 << 20
+DOWNLOAD_ATTEMPTS = 5  # dockerd's maxDownloadAttempts
+RETRY_DELAY_S = 0.5  # times the failures so far (dockerd waits 5 s per failure)
 
 
 def _parse_json(data: bytes, what: str) -> dict[str, Any]:
@@ -234,20 +238,26 @@ class Puller:
 
     def _download(self, reg: Registry, repo: str, digest: str, size: int, emit: Emit,
                   cancel: threading.Event) -> None:
+        """Stream one blob into the store. A connection lost mid-blob is resumed from the bytes already
+        written (``Range``), as dockerd does, up to DOWNLOAD_ATTEMPTS times; the digest is checked at
+        the end either way."""
         lid = short_id(digest)
         throttle = Throttle(emit)
         w = self.store.writer(digest)
         try:
-            resp = reg.open_blob(repo, digest)
-            try:
-                total = size or int(resp.headers.get("content-length") or 0)
-                for chunk in resp.iter_bytes(CHUNK):
-                    if cancel.is_set():
-                        raise errdefs.Unknown("pull cancelled")
-                    w.write(chunk)
-                    throttle.update(Progress(id=lid, status="Downloading", current=w.offset, total=total))
-            finally:
-                resp.close()
+            failures = 0
+            while True:
+                try:
+                    if self._stream_into(w, reg, repo, digest, size, lid, throttle, cancel):
+                        break
+                    w.abort()  # the registry ignored the Range: start the blob again
+                    w = self.store.writer(digest)
+                except httpx.TransportError as err:
+                    failures += 1
+                    if failures >= DOWNLOAD_ATTEMPTS:
+                        raise errdefs.Unknown(f"download of {digest} failed: {err}") from None
+                if cancel.wait(RETRY_DELAY_S * failures):
+                    raise errdefs.Unknown("pull cancelled")
             emit(Progress(id=lid, status="Verifying Checksum"))
             try:
                 w.commit(size if size > 0 else -1, digest)
@@ -258,3 +268,23 @@ class Puller:
         except BaseException:
             w.abort()
             raise
+
+    def _stream_into(self, w: Any, reg: Registry, repo: str, digest: str, size: int, lid: str,
+                     throttle: Throttle, cancel: threading.Event) -> bool:
+        """Append the blob from ``w.offset`` on; False when the registry answered a ranged request
+        with the whole blob."""
+        if 0 < size <= w.offset:  # all there already: the connection dropped after the last byte
+            return True
+        resp = reg.open_blob(repo, digest, w.offset)
+        try:
+            if w.offset and resp.status_code != 206:
+                return False
+            total = size or w.offset + int(resp.headers.get("content-length") or 0)
+            for chunk in resp.iter_bytes(CHUNK):
+                if cancel.is_set():
+                    raise errdefs.Unknown("pull cancelled")
+                w.write(chunk)
+                throttle.update(Progress(id=lid, status="Downloading", current=w.offset, total=total))
+        finally:
+            resp.close()
+        return True
