@@ -11,17 +11,20 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import pwd
 import stat
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from skiff import errdefs
 from skiff.engine.backend import export, timefmt, untar
+
+log = logging.getLogger(__name__)
 
 MAX_SYMLINKS = 40
 
@@ -242,19 +245,7 @@ async def put(
     container's root (``root``: a running container's ``/proc/PID/root``; None: the process mounts
     ``rootfs_mounts`` and ``binds`` (source, destination) in a private namespace of its own).
     Nothing is ever written outside the container's root, whatever the tar holds."""
-    args = [sys.executable, "-I", "-S", untar.__file__]
-    scratch: str | None = None
-    if root is not None:
-        args += ["--root", root]
-    else:
-        if not rootfs_mounts:
-            raise errdefs.Unknown("the container has no root filesystem")
-        m = rootfs_mounts[0]
-        scratch = tempfile.mkdtemp(prefix="skiff-untar-")
-        args += ["--mount", str(m.get("type") or "bind"), str(m.get("source") or "none"),
-                 ",".join(str(o) for o in m.get("options") or []), scratch]
-        for source, target in sorted(binds or [], key=lambda b: b[1].count("/")):
-            args += ["--bind", source, target]
+    args, scratch = _helper_args(root, rootfs_mounts, binds)
     args += ["--dest", dest]
     if no_overwrite_dir_non_dir:
         args.append("--no-overwrite-dir-non-dir")
@@ -266,9 +257,7 @@ async def put(
             stderr=asyncio.subprocess.PIPE)
         _, err = await proc.communicate(data)
     finally:
-        if scratch is not None:
-            with contextlib.suppress(OSError):
-                os.rmdir(scratch)
+        await _remove_scratch(scratch)
     if proc.returncode == 3:
         raise errdefs.NotFound(f"Could not find the file {dest} in container {container_name}")
     if proc.returncode == 4:
@@ -276,6 +265,74 @@ async def put(
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()
         raise errdefs.Unknown(f"Error processing tar file(exit status {proc.returncode}): {message}")
+
+
+def _helper_args(root: str | None, rootfs_mounts: list[dict[str, Any]],
+                 binds: list[tuple[str, str]] | None) -> tuple[list[str], str | None]:
+    """The helper's command line up to its mode, and the scratch mountpoint to remove afterwards."""
+    args = [sys.executable, "-I", "-S", untar.__file__]
+    if root is not None:
+        return [*args, "--root", root], None
+    if not rootfs_mounts:
+        raise errdefs.Unknown("the container has no root filesystem")
+    m = rootfs_mounts[0]
+    scratch = tempfile.mkdtemp(prefix="skiff-untar-")
+    args += ["--mount", str(m.get("type") or "bind"), str(m.get("source") or "none"),
+             ",".join(str(o) for o in m.get("options") or []), scratch]
+    for source, target in sorted(binds or [], key=lambda b: b[1].count("/")):
+        args += ["--bind", source, target]
+    return args, scratch
+
+
+async def _remove_scratch(scratch: str | None) -> None:
+    """Remove the helper's (empty) mountpoint. The kernel tears the helper's private mount namespace down
+    a moment after it exits; until then the directory is busy."""
+    if scratch is None:
+        return
+    for _ in range(250):
+        try:
+            os.rmdir(scratch)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            await asyncio.sleep(0.02)
+    log.warning("cannot remove %s", scratch)
+
+
+async def get(source: str, name: str, root: str | None, rootfs_mounts: list[dict[str, Any]],
+              binds: list[tuple[str, str]] | None = None) -> AsyncIterator[bytes]:
+    """A tar of the container path ``source`` (root entry ``name``), written by the helper chrooted into
+    the container's root as for ``put``: symlinks a container swaps in while we read resolve inside it."""
+    args, scratch = _helper_args(root, rootfs_mounts, binds)
+    keep = [target for _source, target in binds or []]
+    proc = await asyncio.create_subprocess_exec(
+        *args, "--tar", source, name, *keep, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+
+    async def reap() -> None:
+        """Wait for the helper and remove its mountpoint, whether or not the client read to the end (a
+        client that hangs up leaves this generator to be finalized whenever the loop gets to it)."""
+        await proc.wait()
+        await _remove_scratch(scratch)
+
+    reaper = asyncio.ensure_future(reap())
+    _REAPERS.add(reaper)
+    reaper.add_done_callback(_REAPERS.discard)
+    try:
+        while chunk := await proc.stdout.read(1 << 16):
+            yield chunk
+        await proc.wait()
+        if proc.returncode:
+            log.warning("archive of %s: %s", source, (await proc.stderr.read()).decode(errors="replace"))
+    finally:
+        if proc.returncode is None:  # the client went away: end the helper (ours, by its handle)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+
+
+_REAPERS: set[asyncio.Future[None]] = set()
 
 
 def copy_owner(user: str) -> tuple[int, int]:
@@ -288,11 +345,11 @@ def copy_owner(user: str) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def in_mount(mounts: list[dict[str, Any]], path: str) -> tuple[str, str] | None:
-    """(host source, path inside it) when ``path`` lies in one of the container's volumes or binds (the
-    deepest one); reads there come from the mount, not from the image layers."""
+def in_mount(mounts: list[dict[str, Any]], path: str) -> tuple[str, str, str] | None:
+    """(host source, path inside it, mount destination) when ``path`` lies in one of the container's
+    volumes or binds (the deepest one); stats there come from the mount, not from the image layers."""
     clean = os.path.normpath("/" + path.lstrip("/"))
-    best: tuple[str, str] | None = None
+    best: tuple[str, str, str] | None = None
     depth = -1
     for m in mounts:
         target, source = str(m.get("Destination") or ""), str(m.get("Source") or "")
@@ -303,7 +360,7 @@ def in_mount(mounts: list[dict[str, Any]], path: str) -> tuple[str, str] | None:
         if inside and target.count("/") > depth:
             depth = target.count("/")
             rest = clean[len(target):] or "/"
-            best = (source, rest + ("/" if path.endswith("/") and rest != "/" else ""))
+            best = (source, rest + ("/" if path.endswith("/") and rest != "/" else ""), target)
     return best
 
 

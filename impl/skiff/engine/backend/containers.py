@@ -1318,34 +1318,45 @@ class ContainerService:
             raise errdefs.Unknown(f"container {record.id} has no root filesystem")
         return layers
 
-    def _archive_view(self, record: Container, path: str) -> tuple[list[str], str]:
-        """The layers (or the volume) a read of ``path`` resolves in, and the path inside them."""
+    def _archive_view(self, record: Container, path: str) -> tuple[list[str], str, str]:
+        """The layers (or the volume) a stat of ``path`` resolves in, the path inside them, and the
+        container path they start at."""
         mounted = archive_mod.in_mount(self._mounts(record), path)
         if mounted is not None:
-            return [mounted[0]], mounted[1]
-        return self._layers(record), path
+            return [mounted[0]], mounted[1], mounted[2]
+        return self._layers(record), path, "/"
+
+    def _archive_root(self, record: Container) -> tuple[str | None, list[tuple[str, str]]]:
+        """Where the archive helper chroots: a running container's own view (its mounts included,
+        through /proc/PID/root), else None (it mounts the layers privately); and the volumes and binds."""
+        st = record.state
+        root = f"/proc/{st.pid}/root" if st.running and st.pid and not st.restarting else None
+        binds = [(str(m["Source"]), str(m["Destination"])) for m in self._mounts(record)
+                 if m.get("Source") and m.get("Destination") and m.get("Type") in ("volume", "bind")]
+        return root, binds
 
     async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]:
         record = self.store.get(ref)
-        layers, inner = self._archive_view(record, path or "")
+        layers, inner, _base = self._archive_view(record, path or "")
         _resolved, _host, info = await asyncio.to_thread(
             archive_mod.path_stat, layers, inner, ref, path or ""
         )
         return info
 
     async def archive_get(self, ref: str, path: str | None) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
+        """The stat comes from the layers; the tar from the helper chrooted into the container."""
         record = self.store.get(ref)
-        layers, inner = self._archive_view(record, path or "")
-        resolved, host, info = await asyncio.to_thread(archive_mod.path_stat, layers, inner, ref, path or "")
-        name = info["name"]
-        return info, export_mod.stream_tar(
-            lambda out: archive_mod.write_tar(layers, resolved, host, name, out)
+        layers, inner, base = self._archive_view(record, path or "")
+        resolved, _host, info = await asyncio.to_thread(
+            archive_mod.path_stat, layers, inner, ref, path or ""
         )
+        source = base.rstrip("/") + resolved if resolved != "/" else base
+        root, binds = self._archive_root(record)
+        return info, archive_mod.get(source, info["name"], root, record.rootfs_mounts, binds)
 
     async def archive_put(self, ref: str, path: str | None, data: bytes,
                           no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
-        """Unpacked by a helper chrooted into the container: a running one's own view (its volumes
-        included, through /proc/PID/root), else its layers and volumes mounted privately."""
+        """Unpacked by the helper chrooted into the container (see ``_archive_root``)."""
         record = self.store.get(ref)
         if not path:
             raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
@@ -1353,10 +1364,7 @@ class ContainerService:
         chown = None
         if copy_uid_gid and record.config.get("User"):
             chown = archive_mod.copy_owner(str(record.config["User"]))
-        st = record.state
-        root = f"/proc/{st.pid}/root" if st.running and st.pid and not st.restarting else None
-        binds = [(str(m["Source"]), str(m["Destination"])) for m in self._mounts(record)
-                 if m.get("Source") and m.get("Destination") and m.get("Type") in ("volume", "bind")]
+        root, binds = self._archive_root(record)
         await archive_mod.put(data, path, root, record.rootfs_mounts, binds, no_overwrite_dir_non_dir,
                               chown, ref)
 

@@ -10,9 +10,11 @@ follows dockerd's ``archive.Unpack``/``createTarFile``, and so do the error mess
 process with status 1 and the message on stderr, as the reexec'd ``docker-untar`` does.
 
 Usage: ``untar.py (--root DIR | --mount TYPE SOURCE OPTIONS DIR [--bind SRC DEST]...) --dest PATH
-[--no-overwrite-dir-non-dir] [--chown UID:GID]`` with the tar on stdin. ``--root`` may be a running
-container's ``/proc/PID/root`` (its mounts included); ``--bind`` puts a stopped container's volumes and binds
-in place. The destination resolves inside the root: exit 3 when it does not exist, 4 when not a directory.
+[--no-overwrite-dir-non-dir] [--chown UID:GID]`` with the tar on stdin; or ``... --tar PATH NAME
+[KEEP-MOUNT]...`` to write a tar of PATH (read in the same chroot, for ``GET archive``) on stdout.
+``--root`` may be a running container's ``/proc/PID/root`` (its mounts included); ``--bind`` puts a stopped
+container's volumes and binds in place. The destination resolves inside the root: exit 3 when it does not
+exist, 4 when not a directory.
 """
 
 from __future__ import annotations
@@ -300,12 +302,83 @@ def _enter(args: list[str]) -> list[str]:
     return rest
 
 
+def _names(path: str) -> dict[int, str]:
+    """id -> name from the container's own passwd or group file, read as a file: never through NSS, which
+    would load the container's libraries into this root process."""
+    names: dict[int, str] = {}
+    with contextlib.suppress(OSError, ValueError), open(path, encoding="utf-8", errors="replace",
+                                                        opener=_safe_open) as f:
+        for line in f.read(1 << 20).splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[2].strip().isdigit():
+                names.setdefault(int(fields[2]), fields[0])
+    return names
+
+
+def _safe_open(path: str, flags: int) -> int:
+    """No symlink at the end, and never blocking on a fifo put where a file was."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return fd
+
+
+def pack(source: str, name: str, out: BinaryIO, keep_mounts: list[str]) -> None:
+    """A tar of ``source`` whose root entry is called ``name`` (dockerd's TarResourceRebase); symlinks are
+    archived, never followed; other filesystems mounted below (the container's /proc, /sys, /dev) are
+    archived as empty directories, except the volumes and binds named in ``keep_mounts``."""
+    users, groups = _names("/etc/passwd"), _names("/etc/group")
+    tarfile.pwd = None  # type: ignore[attr-defined]  # no NSS lookups in the chroot (see _names)
+    tarfile.grp = None  # type: ignore[attr-defined]
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+
+        def add(path: str, arcname: str) -> tarfile.TarInfo:
+            info = tar.gettarinfo(path, arcname)
+            info.name = arcname  # gettarinfo strips a leading "/"; dockerd's rebase of "/" keeps it
+            info.uname, info.gname = users.get(info.uid, ""), groups.get(info.gid, "")
+            if info.isreg():
+                with open(path, "rb", opener=_safe_open) as f:
+                    tar.addfile(info, f)
+            else:
+                tar.addfile(info)
+            return info
+
+        top = add(source, name)
+        if not top.isdir():
+            return
+        top_dev = os.lstat(source).st_dev
+        # depth first in name order, as Go's filepath.Walk
+        stack: list[tuple[str, str, list[str]]] = [(source, name, sorted(os.listdir(source), reverse=True))]
+        while stack:
+            path, arc, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                continue
+            entry = pending.pop()
+            full, sub = posixpath.join(path, entry), posixpath.join(arc, entry)
+            try:
+                info = add(full, sub)
+                if info.isdir() and (os.lstat(full).st_dev == top_dev or full in keep_mounts):
+                    stack.append((full, sub, sorted(os.listdir(full), reverse=True)))
+            except FileNotFoundError:
+                continue  # gone while we walked
+
+
 def main(argv: list[str]) -> int:
     try:
         rest = _enter(argv)
     except OSError as err:
         sys.stderr.write(f"{err}\n")
         return 2
+    if rest[:1] == ["--tar"]:
+        source, name, keep = rest[1], rest[2], rest[3:]
+        try:
+            pack(source, name, sys.stdout.buffer, keep)
+        except OSError as err:
+            sys.stderr.write(f"{err}\n")
+            return 1
+        return 0
     dest, no_overwrite, chown = "/", False, None
     while rest:
         flag = rest.pop(0)
