@@ -1,12 +1,13 @@
 @isolation
 Feature: a container chooses its OCI runtime by name (HostConfig.Runtime)
 
-  Scenario: a container without --runtime gets the daemon's default runtime, runc
-    Given I ran "docker create --name <c> busybox true" successfully
+  Scenario: a container without --runtime gets the daemon's default runtime
+    Given I ran "docker info --format {{.DefaultRuntime}}" and remembered stdout as "default"
+    And I ran "docker create --name <c> busybox true" successfully
     When I run "docker inspect -f '{{.HostConfig.Runtime}}' <c>"
-    Then stdout is "runc\n"
+    Then stdout is "<default.value>\n"
 
-  Scenario: --runtime runc names the default runtime explicitly
+  Scenario: --runtime runc runs the container with the runtime named runc
     When I run "docker run --rm --runtime runc busybox echo hi"
     Then the command succeeds
     And stdout is "hi\n"
@@ -22,6 +23,6 @@ Feature: a container chooses its OCI runtime by name (HostConfig.Runtime)
     Then the command exits with 125
     And stderr contains "Unknown runtime specified nosuch"
 
-  Scenario: the default runtime is listed by info
-    When I run "docker info --format '{{.DefaultRuntime}} {{.Runtimes.runc.Path}}'"
-    Then stdout matches "^runc \S*runc\n$"
+  Scenario: info lists runc and the default runtime with their paths
+    When I run "docker info --format '{{.Runtimes.runc.Path}} {{with index .Runtimes .DefaultRuntime}}{{.Path}}{{end}}'"
+    Then stdout matches "^\S*runc \S+\n$"
