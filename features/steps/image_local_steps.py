@@ -88,7 +88,8 @@ def step_crafted_archive(context: Any, ref: str) -> None:
 @then('the load fails with "{message}"')
 def step_load_fails(context: Any, message: str) -> None:
     world = _w(context)
-    assert world.last_response.status_code == 200, world.last_response.text
+    resp = world.last_response
+    assert resp is not None and resp.status_code == 200, resp.text if resp is not None else "no request"
     last = world.last_json[-1] if world.last_json else {}
     assert last.get("error") == world.expand(message), f"{world.last_json}"
     assert last.get("errorDetail", {}).get("message") == world.expand(message), f"{world.last_json}"
