@@ -4,40 +4,30 @@ dockerd serves that endpoint with golang.org/x/net/websocket: the handshake answ
 Protocols``; each write of the container's output is one message (binary from API 1.28 on, text before),
 stdout and stderr alike, never multiplexed; every data message from the client is stdin; a close frame is
 answered with a close frame (1000) and the connection ends; when the output ends dockerd sends a close
-frame (1000) too. The hijack protocol (``skiff.engine.hijack``) hands over the raw bytes both ways; this
-module frames them.
+frame (1000) too. The hijack protocol (``skiff.engine.hijack``) hands over the raw bytes both ways; the
+sans-I/O ``websockets.server.ServerProtocol`` frames them (``Session``). The handshake checks stay here:
+they are x/net/websocket's answers, not the ``websockets`` server's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.utils import accept_key
 
 from skiff.engine.streams import HIJACK_EXTENSION, HijackChannel
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-CLOSE_NORMAL = 1000
-CLOSE_PROTOCOL_ERROR = 1002
 MAX_MESSAGE = 16 * 1024 * 1024  # a client message larger than this is a protocol error
 
 StdinCallback = Callable[[AsyncIterator[bytes]], Awaitable[None]]
-
-
-class ProtocolError(Exception):
-    """The client broke RFC 6455 (unmasked frame, bad opcode, oversized message)."""
-
-
-def accept_key(key: str) -> str:
-    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
 def is_websocket_request(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -52,104 +42,73 @@ def header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
 
 
-def encode_frame(opcode: int, payload: bytes = b"") -> bytes:
-    """One final, unmasked (server) frame."""
-    size = len(payload)
-    if size < 126:
-        head = struct.pack("!BB", 0x80 | opcode, size)
-    elif size < 1 << 16:
-        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
-    return head + payload
+def close_frame(code: CloseCode) -> bytes:
+    """A bare close frame (no reason), as x/net/websocket writes it."""
+    return Frame(Opcode.CLOSE, Close(code, "").serialize()).serialize(mask=False)
 
 
-def close_frame(code: int = CLOSE_NORMAL) -> bytes:
-    return encode_frame(CLOSE, struct.pack("!H", code))
+class Session:
+    """One attach websocket over ``ServerProtocol`` (the handshake done): the client's bytes become stdin
+    messages, the container's output becomes frames. Fragments are joined so one message is one stdin
+    write; pings are answered by the protocol. Where the protocol would echo the client's close frame or
+    name its error, x/net/websocket answers with a bare 1000 (a close) or 1002 (any broken frame)."""
 
-
-class FrameParser:
-    """Incremental parser of client frames: ``feed`` returns whole messages and control frames as
-    ``(opcode, payload)``; fragments are joined (the opcode of a joined message is its first frame's)."""
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
+    def __init__(self, binary: bool = True) -> None:
+        self.protocol = ServerProtocol(state=State.OPEN, max_size=MAX_MESSAGE)
+        self.binary = binary
         self.fragments: list[bytes] = []
-        self.fragment_opcode = 0
 
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        self.buf += data
-        out: list[tuple[int, bytes]] = []
-        while True:
-            frame = self._frame()
-            if frame is None:
-                return out
-            fin, opcode, payload = frame
-            if opcode >= CLOSE:
-                if not fin or len(payload) > 125 or opcode not in (CLOSE, PING, PONG):
-                    raise ProtocolError(f"bad control frame {opcode:#x}")
-                out.append((opcode, payload))
-                continue
-            if opcode not in (CONT, TEXT, BINARY):
-                raise ProtocolError(f"unknown opcode {opcode:#x}")
-            if opcode == CONT and not self.fragments:
-                raise ProtocolError("continuation without a message")
-            if opcode != CONT:
-                if self.fragments:
-                    raise ProtocolError("new message inside a fragmented one")
-                self.fragment_opcode = opcode
-            self.fragments.append(payload)
-            if sum(len(f) for f in self.fragments) > MAX_MESSAGE:
-                raise ProtocolError("message too big")
-            if fin:
-                out.append((self.fragment_opcode, b"".join(self.fragments)))
-                self.fragments = []
+    @property
+    def open(self) -> bool:
+        """False once a close frame went either way or the client hung up: the connection ends."""
+        return self.protocol.state is State.OPEN
 
-    def _frame(self) -> tuple[bool, int, bytes] | None:
-        buf = self.buf
-        if len(buf) < 2:
-            return None
-        fin, opcode = bool(buf[0] & 0x80), buf[0] & 0x0F
-        if buf[0] & 0x70:
-            raise ProtocolError("reserved bits set")
-        if not buf[1] & 0x80:
-            raise ProtocolError("client frames must be masked")
-        size, offset = buf[1] & 0x7F, 2
-        if size == 126:
-            if len(buf) < 4:
-                return None
-            size, offset = struct.unpack_from("!H", buf, 2)[0], 4
-        elif size == 127:
-            if len(buf) < 10:
-                return None
-            size, offset = struct.unpack_from("!Q", buf, 2)[0], 10
-        if size > MAX_MESSAGE:
-            raise ProtocolError("frame too big")
-        if len(buf) < offset + 4 + size:
-            return None
-        mask = bytes(buf[offset:offset + 4])
-        start = offset + 4
-        payload = _unmask(bytes(buf[start:start + size]), mask)
-        del buf[:start + size]
-        return fin, opcode, payload
+    def output(self, chunk: bytes) -> list[bytes]:
+        """One message for one write of the container's output."""
+        if chunk and self.open:
+            if self.binary:
+                self.protocol.send_binary(chunk)
+            else:
+                self.protocol.send_text(chunk)
+        return self._writes()
 
+    def close(self) -> list[bytes]:
+        """The output ended: close 1000 (unless the connection is already closing)."""
+        if self.open:
+            self.protocol.send_close(CloseCode.NORMAL_CLOSURE)
+        return self._writes()
 
-def _unmask(data: bytes, mask: bytes) -> bytes:
-    if not data:
-        return data
-    key = int.from_bytes((mask * (len(data) // 4 + 1))[:len(data)], "big")
-    return (int.from_bytes(data, "big") ^ key).to_bytes(len(data), "big")
+    def receive(self, data: bytes) -> tuple[list[bytes], list[bytes]]:
+        """The client's bytes -> (stdin messages, bytes to write back)."""
+        answered = self.protocol.close_sent is not None
+        self.protocol.receive_data(data)
+        messages: list[bytes] = []
+        for frame in self.protocol.events_received():
+            if isinstance(frame, Frame) and frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                self.fragments.append(bytes(frame.data))
+                if frame.fin:
+                    message, self.fragments = b"".join(self.fragments), []
+                    if message:
+                        messages.append(message)
+        writes = self._writes()
+        if not answered and self.protocol.close_sent is not None and writes:
+            # the protocol's close is the last frame it wrote (it discards what follows)
+            failed = self.protocol.parser_exc is not None
+            writes[-1] = close_frame(CloseCode.PROTOCOL_ERROR if failed else CloseCode.NORMAL_CLOSURE)
+        return messages, writes
+
+    def _writes(self) -> list[bytes]:
+        return [w for w in self.protocol.data_to_send() if w]  # b"" (half-close): the caller ends
 
 
 class WebSocketResponse(Response):
     """Answer the handshake on a hijackable connection, then frame ``output`` and feed ``stdin`` with the
-    client's data messages. Use ``websocket_or_400`` to answer a request that is not a websocket one."""
+    client's data messages. Use ``handshake_error`` to answer a request that is not a websocket one."""
 
     def __init__(self, output: AsyncIterator[bytes], key: str, binary: bool = True,
                  stdin: StdinCallback | None = None) -> None:
         self.output = output
-        self.key = key
-        self.opcode = BINARY if binary else TEXT
+        self.session = Session(binary)
         self.stdin_callback = stdin
         self.status_code = 101
         self.background = None
@@ -191,33 +150,27 @@ class WebSocketResponse(Response):
     async def _pump_output(self, outq: asyncio.Queue[bytes | None]) -> None:
         try:
             async for chunk in self.output:
-                if chunk:
-                    outq.put_nowait(encode_frame(self.opcode, chunk))
+                for data in self.session.output(chunk):
+                    outq.put_nowait(data)
         finally:
-            outq.put_nowait(close_frame(CLOSE_NORMAL))
+            for data in self.session.close():
+                outq.put_nowait(data)
             outq.put_nowait(None)
 
     async def _read_client(self, channel: HijackChannel, outq: asyncio.Queue[bytes | None],
                            stdinq: asyncio.Queue[bytes | None]) -> None:
-        parser = FrameParser()
         try:
             async for data in channel.stdin():
-                for opcode, payload in parser.feed(data):
-                    if opcode in (TEXT, BINARY):
-                        if payload:
-                            stdinq.put_nowait(payload)
-                    elif opcode == PING:
-                        outq.put_nowait(encode_frame(PONG, payload))
-                    elif opcode == CLOSE:
-                        outq.put_nowait(close_frame(CLOSE_NORMAL))
-                        outq.put_nowait(None)
-                        return
-        except ProtocolError:
-            outq.put_nowait(close_frame(CLOSE_PROTOCOL_ERROR))
-            outq.put_nowait(None)
+                messages, writes = self.session.receive(data)
+                for message in messages:
+                    stdinq.put_nowait(message)
+                for write in writes:
+                    outq.put_nowait(write)
+                if not self.session.open:  # a close frame either way, or a protocol error
+                    break
         finally:
             stdinq.put_nowait(None)
-        outq.put_nowait(None)  # the client went away without a close frame
+        outq.put_nowait(None)  # closed, or the client went away without a close frame
 
 
 async def _drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:

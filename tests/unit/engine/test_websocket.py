@@ -1,94 +1,124 @@
-"""RFC 6455 server framing for attach/ws: handshake key, server frames, the client-frame parser."""
+"""attach/ws over websockets' sans-I/O server: the handshake answers, the output and close frames a
+client reads, the stdin messages and protocol errors a client's frames make."""
 
 from __future__ import annotations
 
 import os
-import struct
 
 import pytest
 from skiff.engine.hijack import is_hijackable
-from skiff.engine.websocket import (
-    BINARY,
-    CLOSE,
-    CONT,
-    PING,
-    TEXT,
-    FrameParser,
-    ProtocolError,
-    accept_key,
-    close_frame,
-    encode_frame,
-    handshake_error,
-)
+from skiff.engine.websocket import MAX_MESSAGE, Session, accept_key, handshake_error
+from websockets.client import ClientProtocol
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
 
 pytestmark = pytest.mark.unit
 
 
-def client_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None) -> bytes:
+def client_frame(opcode: Opcode, payload: bytes, fin: bool = True) -> bytes:
     """A masked frame as a client sends it."""
-    mask = os.urandom(4) if mask is None else mask
-    size = len(payload)
-    first = (0x80 if fin else 0) | opcode
-    if size < 126:
-        head = struct.pack("!BB", first, 0x80 | size)
-    elif size < 1 << 16:
-        head = struct.pack("!BBH", first, 0x80 | 126, size)
-    else:
-        head = struct.pack("!BBQ", first, 0x80 | 127, size)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return Frame(opcode, payload, fin).serialize(mask=True)
+
+
+def client_reads(writes: list[bytes]) -> list[Frame]:
+    """What a websocket client makes of the server's bytes (it checks they are unmasked server frames)."""
+    client = ClientProtocol(None, state=State.OPEN, max_size=None)  # type: ignore[arg-type]
+    client.receive_data(b"".join(writes))
+    assert client.parser_exc is None
+    return [e for e in client.events_received() if isinstance(e, Frame)]
+
+
+def close_code(frame: Frame) -> int:
+    assert frame.opcode is Opcode.CLOSE
+    return Close.parse(frame.data).code
 
 
 def test_accept_key_is_rfc_6455s_example() -> None:
     assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
-@pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536])
-def test_server_frame_lengths(size: int) -> None:
-    frame = encode_frame(BINARY, b"x" * size)
-    assert frame[0] == 0x82
-    length = frame[1] & 0x7F
-    assert not frame[1] & 0x80  # a server never masks
-    if size < 126:
-        assert length == size and len(frame) == 2 + size
-    elif size < 65536:
-        assert length == 126 and struct.unpack("!H", frame[2:4])[0] == size
-    else:
-        assert length == 127 and struct.unpack("!Q", frame[2:10])[0] == size
+@pytest.mark.parametrize(("binary", "opcode"), [(True, Opcode.BINARY), (False, Opcode.TEXT)])
+@pytest.mark.parametrize("size", [1, 125, 126, 65535, 65536])
+def test_each_output_write_is_one_message(binary: bool, opcode: Opcode, size: int) -> None:
+    session = Session(binary)
+    chunk = os.urandom(size)
+    frames = client_reads(session.output(chunk) + session.output(b"") + session.output(b"x"))
+    assert [(f.opcode, f.fin, bytes(f.data)) for f in frames] == [(opcode, True, chunk), (opcode, True, b"x")]
 
 
-def test_close_frame_carries_the_code() -> None:
-    assert close_frame(1000) == b"\x88\x02\x03\xe8"
+def test_the_end_of_output_is_a_close_1000() -> None:
+    session = Session()
+    writes = session.close()
+    assert [close_code(f) for f in client_reads(writes)] == [1000]
+    assert not session.open
+    assert session.output(b"late") == [] and session.close() == []
 
 
 @pytest.mark.parametrize("size", [0, 3, 200, 70000])
-def test_parser_unmasks_and_reassembles_split_input(size: int) -> None:
+def test_client_messages_are_stdin_whatever_the_split(size: int) -> None:
     payload = os.urandom(size)
-    data = client_frame(TEXT, payload) + client_frame(PING, b"p")
-    parser = FrameParser()
-    got = []
+    data = (client_frame(Opcode.TEXT, payload) + client_frame(Opcode.PING, b"p") +
+            client_frame(Opcode.BINARY, b"z"))
+    session = Session()
+    messages: list[bytes] = []
+    writes: list[bytes] = []
     for i in range(0, len(data), 7):  # byte-dribbled input
-        got += parser.feed(data[i:i + 7])
-    assert got == [(TEXT, payload), (PING, b"p")]
+        got, out = session.receive(data[i:i + 7])
+        messages += got
+        writes += out
+    assert messages == ([payload] if payload else []) + [b"z"]  # an empty message writes nothing
+    assert [(f.opcode, bytes(f.data)) for f in client_reads(writes)] == [(Opcode.PONG, b"p")]
+    assert session.open
 
 
-def test_parser_joins_fragments_around_a_control_frame() -> None:
-    parser = FrameParser()
-    data = (client_frame(BINARY, b"ab", fin=False) + client_frame(PING, b"") +
-            client_frame(CONT, b"cd", fin=False) + client_frame(CONT, b"e"))
-    assert parser.feed(data) == [(PING, b""), (BINARY, b"abcde")]
+def test_fragments_make_one_stdin_write_around_a_control_frame() -> None:
+    data = (client_frame(Opcode.BINARY, b"ab", fin=False) + client_frame(Opcode.PING, b"") +
+            client_frame(Opcode.CONT, b"cd", fin=False) + client_frame(Opcode.CONT, b"e"))
+    messages, writes = Session().receive(data)
+    assert messages == [b"abcde"]
+    assert [f.opcode for f in client_reads(writes)] == [Opcode.PONG]
+
+
+@pytest.mark.parametrize("close", [Close(1000, ""), Close(1001, "going away"), None])
+def test_a_close_is_answered_with_a_bare_1000(close: Close | None) -> None:
+    session = Session()
+    payload = b"" if close is None else close.serialize()
+    messages, writes = session.receive(client_frame(Opcode.TEXT, b"last") +
+                                       client_frame(Opcode.CLOSE, payload) +
+                                       client_frame(Opcode.TEXT, b"ignored"))
+    assert messages == [b"last"]
+    frames = client_reads(writes)
+    assert [close_code(f) for f in frames] == [1000] and bytes(frames[0].data) == b"\x03\xe8"
+    assert not session.open
+
+
+def raw_client_frame(first: int, payload: bytes) -> bytes:
+    """A masked frame with any first byte (FIN, RSV, opcode), which Frame.serialize would refuse."""
+    mask = os.urandom(4)
+    size = len(payload)
+    head = bytes([first, 0x80 | size]) if size < 126 else bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 @pytest.mark.parametrize("data", [
-    b"\x81\x02ab",  # unmasked
-    client_frame(CONT, b"x"),  # continuation of nothing
-    client_frame(0x3, b"x"),  # reserved opcode
-    client_frame(CLOSE, b"x" * 126),  # control frame too long
-    client_frame(PING, b"", fin=False),  # fragmented control frame
-    bytes([0xC1]) + client_frame(TEXT, b"x")[1:],  # RSV1 without an extension
+    Frame(Opcode.TEXT, b"x").serialize(mask=False),  # unmasked
+    client_frame(Opcode.CONT, b"x"),  # continuation of nothing
+    client_frame(Opcode.TEXT, b"a", fin=False) + client_frame(Opcode.TEXT, b"b"),  # new message inside one
+    raw_client_frame(0x83, b"x"),  # reserved opcode
+    raw_client_frame(0x88, b"\x03\xe8" + b"x" * 124),  # control frame too long
+    raw_client_frame(0x09, b""),  # fragmented ping
+    raw_client_frame(0xC1, b"x"),  # RSV1 without an extension
+    bytes([0x82, 0xFF]) + (MAX_MESSAGE + 1).to_bytes(8, "big"),  # a frame over the limit
+    client_frame(Opcode.BINARY, b"x" * (MAX_MESSAGE // 2), fin=False) +
+    bytes([0x00, 0xFF]) + (MAX_MESSAGE // 2 + 1).to_bytes(8, "big"),  # a message over the limit
 ])
-def test_parser_refuses_protocol_errors(data: bytes) -> None:
-    with pytest.raises(ProtocolError):
-        FrameParser().feed(data)
+def test_protocol_errors_are_a_bare_close_1002(data: bytes) -> None:
+    session = Session()
+    _, writes = session.receive(data)
+    assert session.protocol.parser_exc is not None, "not refused"
+    frames = client_reads(writes)
+    assert [close_code(f) for f in frames] == [1002] and bytes(frames[0].data) == b"\x03\xea"
+    assert not session.open
 
 
 def test_handshake_checks() -> None:
