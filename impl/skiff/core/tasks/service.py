@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +26,7 @@ from skiff.core.events import Event
 from skiff.core.metadata.store import ContainerRecord, MetadataStore
 from skiff.core.mount import mount_all, unmount_all
 from skiff.core.snapshots.snapshotter import Snapshotter
+from skiff.core.tasks.attach import ShimAttach
 from skiff.core.timeutil import now
 from skiff.shim.protocol import ShimClient, start_shim
 
@@ -323,32 +323,13 @@ class TaskService:
         if task.shim is None:
             yield b""
             return
-        sock_path = task.shim.socket_path
-        stream = await asyncio.to_thread(lambda: ShimClient(sock_path).attach(stdout, stderr, exec_id))
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
-
-        def pump() -> None:
-            try:
-                for frame in stream:
-                    asyncio.run_coroutine_threadsafe(queue.put(frame), loop).result()
-            except (OSError, ValueError, RuntimeError):
-                pass  # the caller went away and closed the stream under us
-            finally:
-                with contextlib.suppress(RuntimeError):
-                    asyncio.run_coroutine_threadsafe(queue.put(None), loop)
-
-        threading.Thread(target=pump, daemon=True, name=f"attach-{container_id}").start()
+        shim = await ShimAttach.open(task.shim.socket_path, stdout, stderr, exec_id)
         try:
             yield b""  # attached: everything the task writes from now on comes through
-            while (frame := await queue.get()) is not None:
+            async for frame in shim.frames():
                 yield frame
         finally:
-            # wake the pump thread out of its blocking read, then let it close the stream
-            with contextlib.suppress(OSError):
-                stream._sock.shutdown(socket.SHUT_RDWR)
-            while not queue.empty():
-                queue.get_nowait()
+            shim.close()
 
     # ---------- interactive (skiff.core.tasks.stdio) ----------
     async def shim_call(self, container_id: str, fn: Callable[[ShimClient], T]) -> T:
