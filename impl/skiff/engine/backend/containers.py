@@ -15,7 +15,7 @@ import contextlib
 import logging
 import secrets
 import signal as signal_mod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,45 +24,32 @@ from skiff import errdefs
 from skiff.core import specgen
 from skiff.core.specopts import network as net_specopts
 from skiff.core.specopts import resources as resource_opts
-from skiff.engine.backend import archive as archive_mod
 from skiff.engine.backend import bindcheck as bind_check
-from skiff.engine.backend import export as export_mod
+from skiff.engine.backend import (
+    container_files,
+    container_views,
+    interactive,
+    jsonlog,
+    merge,
+    names,
+    runspec,
+    signals,
+    timefmt,
+)
 from skiff.engine.backend import filters as filters_mod
-from skiff.engine.backend import fsdiff, interactive, jsonlog, merge, names, runspec, signals, timefmt
 from skiff.engine.backend import health as health_mod
-from skiff.engine.backend import networks as networks_mod
 from skiff.engine.backend import runtimes as runtimes_mod
-from skiff.engine.backend import stats as stats_mod
-from skiff.engine.backend import top as top_mod
 from skiff.engine.backend import volume_local as local_volumes
 from skiff.engine.backend import volumes as volumes_mod
 from skiff.engine.backend.events import EventBus
 from skiff.engine.backend.images import ImageService
 from skiff.engine.backend.networks import NetworkService
-from skiff.engine.backend.record import Container, State
+from skiff.engine.backend.record import Container
 from skiff.engine.backend.store import Store
 from skiff.engine.streams import StdcopyDecoder
 
 log = logging.getLogger("skiff.engine.backend.containers")
 
-LIST_FILTERS = (
-    "ancestor",
-    "before",
-    "exited",
-    "id",
-    "label",
-    "name",
-    "since",
-    "status",
-    "volume",
-    "network",
-    "health",
-    "isolation",
-    "is-task",
-    "publish",
-    "expose",
-)
-STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 DEFAULT_STOP_TIMEOUT = 10
 RECONNECT_DELAY = 0.5
@@ -112,25 +99,6 @@ def _cancel(stream: Any) -> None:
     if cancel is not None:
         with contextlib.suppress(Exception):
             cancel()
-
-
-HEALTH_VALUES = ("starting", "healthy", "unhealthy", "none")
-
-
-def _match_extra(wanted: dict[str, list[str]], record: Container, mounts: list[dict[str, Any]]) -> bool:
-    """volume, is-task and expose filters (skiff has no swarm tasks; list_ applies health)."""
-    if wanted.get("volume") and not any(
-        v in (m["Source"], m["Destination"]) for v in wanted["volume"] for m in mounts
-    ):
-        return False
-    if wanted.get("is-task") and "true" in [v.lower() for v in wanted["is-task"]]:
-        return False
-    if wanted.get("expose"):
-        ports = set(record.config.get("ExposedPorts") or {})
-        wanted_ports = {p if "/" in p else f"{p}/tcp" for p in wanted["expose"]}
-        if not ports & wanted_ports:
-            return False
-    return True
 
 
 async def _payloads(frames: AsyncIterator[bytes], tty: bool) -> AsyncIterator[bytes]:
@@ -234,7 +202,7 @@ class ContainerService:
         self.store.load()
 
     # ---------- plumbing ----------
-    def _runtime(self, cid: str) -> _Runtime:
+    def runtime_state(self, cid: str) -> _Runtime:
         rt = self._rt.get(cid)
         if rt is None:
             rt = self._rt[cid] = _Runtime()
@@ -297,7 +265,7 @@ class ContainerService:
             log.warning("cannot list core tasks: %s", err)
             return
         for record in list(self.store):
-            if self._runtime(record.id).lock.locked():
+            if self.runtime_state(record.id).lock.locked():
                 continue  # a start, exit or removal is under way and will settle this record
             if not record.state.running:
                 if record.id in tasks and not record.state.removing:
@@ -352,7 +320,7 @@ class ContainerService:
             log.warning("cannot discard the task of %s: %s", cid, err)
 
     def _ensure_watch(self, cid: str, pid: int) -> None:
-        rt = self._runtime(cid)
+        rt = self.runtime_state(cid)
         if rt.watcher is None or rt.watcher.done():
             rt.watcher = asyncio.ensure_future(self._watch(cid, pid))
 
@@ -373,7 +341,7 @@ class ContainerService:
         record = self.store.find(cid)
         if record is None:
             return
-        rt = self._runtime(cid)
+        rt = self.runtime_state(cid)
         async with rt.lock:
             if not record.state.running:
                 return
@@ -414,7 +382,7 @@ class ContainerService:
         record = self.store.find(cid)
         if record is None:
             return
-        self._runtime(cid).oom = True
+        self.runtime_state(cid).oom = True
         self._publish(record, "oom")
 
     def _restart_delay(self, record: Container, rt: _Runtime) -> float | None:
@@ -439,7 +407,7 @@ class ContainerService:
 
     async def _restart_later(self, record: Container, delay: float) -> None:
         await asyncio.sleep(delay)
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         if rt.removed or not record.state.restarting or record.has_been_manually_stopped:
             return
         record.restart_count += 1
@@ -456,7 +424,7 @@ class ContainerService:
 
     async def _cancel_restart(self, record: Container) -> bool:
         """Stop a pending restart; True when the container was only waiting to restart."""
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         if rt.restart is not None and not rt.restart.done():
             rt.restart.cancel()
         async with rt.lock:
@@ -586,7 +554,7 @@ class ContainerService:
         container removes it, as dockerd does (``docker run --rm`` waits for that removal)."""
         self.start_background()
         record = self.store.get(ref)
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         rt.backoff = 0.0
         if rt.restart is not None and not rt.restart.done():
             rt.restart.cancel()
@@ -599,7 +567,7 @@ class ContainerService:
             raise
 
     async def _start(self, record: Container, from_restart: bool = False) -> bool:
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         async with rt.lock:
             st = record.state
             if from_restart and (record.has_been_manually_stopped or not st.restarting or rt.removed):
@@ -712,7 +680,7 @@ class ContainerService:
         record = self.store.get(ref)
         tty = bool(record.config.get("Tty"))
         opts = jsonlog.LogOptions(stdout=stdout, stderr=stderr)
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         pending: _Pending | None = None
         if stream and not record.state.running:
             pending = _Pending(stdout, stderr, asyncio.get_running_loop().create_future())
@@ -776,7 +744,7 @@ class ContainerService:
         cond = condition or "not-running"
         if cond not in WAIT_CONDITIONS:
             cond = "not-running"
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         gen0 = rt.generation
 
         def satisfied() -> bool:
@@ -816,7 +784,7 @@ class ContainerService:
         return True
 
     async def _stop(self, record: Container, timeout: int | None) -> None:
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         gen0 = rt.generation
         if not record.state.running:
             return  # the exit was settled while the caller awaited: gen0 would wait for a next one
@@ -830,7 +798,7 @@ class ContainerService:
         await self._kill_and_wait(record, gen0)
 
     async def _kill_and_wait(self, record: Container, gen0: int) -> None:
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         if not record.state.running:
             return  # exited (and settled) since the caller looked: ``rm -f`` of a container just ending
         # Unavailable: the process ended and its shim left before its exit was settled (start then kill
@@ -855,7 +823,7 @@ class ContainerService:
                 "container is running"
             )
         self._mark_manually_stopped(record)
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         gen0 = rt.generation
         self._publish(record, "kill", signal=str(number))
         if number == signal_mod.SIGKILL:
@@ -956,11 +924,11 @@ class ContainerService:
                 )
             self._mark_manually_stopped(record)
             if not await self._cancel_restart(record):
-                await self._kill_and_wait(record, self._runtime(record.id).generation)
+                await self._kill_and_wait(record, self.runtime_state(record.id).generation)
         await self._remove(record, volumes)
 
     async def _remove(self, record: Container, volumes: bool = False) -> None:
-        rt = self._runtime(record.id)
+        rt = self.runtime_state(record.id)
         async with rt.lock:
             if rt.removed:
                 return
@@ -1076,225 +1044,20 @@ class ContainerService:
         return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     # ---------- inspect / list ----------
-    def _graph_driver(self, record: Container) -> dict[str, Any]:
-        data: dict[str, str] = {}
-        for m in record.rootfs_mounts:
-            for opt in m.get("options") or []:
-                key, _, value = str(opt).partition("=")
-                if key == "lowerdir":
-                    data["LowerDir"] = value
-                elif key == "upperdir":
-                    data["UpperDir"] = value
-                elif key == "workdir":
-                    data["WorkDir"] = value
-        if data:
-            if self.containerd_state is not None:
-                data["MergedDir"] = str(self.containerd_state / "tasks" / record.id / "rootfs")
-            elif "UpperDir" in data:
-                data["MergedDir"] = str(Path(data["UpperDir"]).parent / "merged")
-        return {"Data": dict(sorted(data.items())) or None, "Name": record.driver}
-
-    @staticmethod
-    def _mounts(record: Container) -> list[dict[str, Any]]:
-        out = [
-            {k: v for k, v in point.items() if k != "Named"} for point in record.mount_points.values()
-        ]
-        for bind in record.host_config.get("Binds") or []:
-            parts = str(bind).split(":")
-            if len(parts) >= 2 and parts[0].startswith("/"):
-                mode = parts[2] if len(parts) > 2 else ""
-                out.append(
-                    {
-                        "Type": "bind",
-                        "Source": parts[0],
-                        "Destination": parts[1],
-                        "Mode": mode,
-                        "RW": "ro" not in mode.split(","),
-                        "Propagation": "rprivate",
-                    }
-                )
-        for m in record.host_config.get("Mounts") or []:
-            if m.get("Type") == "volume":
-                continue
-            out.append(
-                {
-                    "Type": m.get("Type", ""),
-                    "Source": m.get("Source", ""),
-                    "Destination": m.get("Target", ""),
-                    "Mode": "",
-                    "RW": not m.get("ReadOnly"),
-                    "Propagation": "rprivate" if m.get("Type") == "bind" else "",
-                }
-            )
-        return out
 
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
-        record = self.store.get(ref)
-        st = record.state
-        state = {
-            "Status": st.state_string(),
-            "Running": st.running,
-            "Paused": st.paused,
-            "Restarting": st.restarting,
-            "OOMKilled": st.oom_killed,
-            "Dead": st.dead,
-            "Pid": st.pid,
-            "ExitCode": st.exit_code,
-            "Error": st.error,
-            "StartedAt": st.started_at,
-            "FinishedAt": st.finished_at,
-        }
-        if (health := health_mod.monitor_for(self).state(record.id)) is not None:
-            state["Health"] = health
-        out: dict[str, Any] = {
-            "Id": record.id,
-            "Created": record.created,
-            "Path": record.path,
-            "Args": record.args,
-            "State": state,
-            "Image": record.image,
-            "ResolvConfPath": record.resolv_conf_path,
-            "HostnamePath": record.hostname_path,
-            "HostsPath": record.hosts_path,
-            "LogPath": record.log_path,
-            "Name": record.name,
-            "RestartCount": record.restart_count,
-            "Driver": record.driver,
-            "Platform": record.platform,
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": None,
-            "HostConfig": record.host_config,
-            "GraphDriver": self._graph_driver(record),
-        }
-        if size:
-            rw = await self._usage(record)
-            out["SizeRw"] = rw
-            out["SizeRootFs"] = rw + await self._image_size(record)
-        out["Mounts"] = self._mounts(record)
-        out["Config"] = record.config
-        out["NetworkSettings"] = (
-            self.network.settings(record) if self.network is not None else networks_mod.empty_settings()
-        )
-        return out
-
-    async def _usage(self, record: Container) -> int:
-        try:
-            return int(await self.core.containers_usage(record.id))
-        except errdefs.SkiffError:
-            return 0
-
-    async def _image_size(self, record: Container) -> int:
-        try:
-            return int((await self.images.core.images_get(record.image)).size)
-        except errdefs.SkiffError:
-            return 0
+        return await container_views.inspect(self, ref, size=size)
 
     async def list_(
         self, all_: bool = False, limit: int | None = None, size: bool = False, filters: str | None = None
     ) -> list[dict[str, Any]]:
-        wanted = filters_mod.parse(filters)
-        filters_mod.validate(wanted, LIST_FILTERS)
-        for value in wanted.get("health", []):
-            if value not in HEALTH_VALUES:
-                raise errdefs.InvalidArgument(f"Unrecognised filter value for health: {value}")
-        for value in wanted.get("status", []):
-            if value not in STATUSES:
-                raise errdefs.InvalidArgument(f"Invalid filter 'status={value}'")
-            all_ = True
-        exited: list[int] = []
-        for value in wanted.get("exited", []):
-            try:
-                exited.append(int(value))
-            except ValueError:
-                raise errdefs.InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax') from None
-        ancestors: set[str] = set()
-        for value in wanted.get("ancestor", []):
-            try:
-                ancestors.add((await self.images.resolve(value)).id)
-            except errdefs.NotFound:
-                ancestors.add(value)
-        before_ns = since_ns = 0
-        for key in ("before", "since"):
-            for value in wanted.get(key, []):
-                other = self.store.get(value)
-                if key == "before":
-                    before_ns = timefmt.parse_ns(other.created)
-                else:
-                    since_ns = timefmt.parse_ns(other.created)
-        records = sorted(self.store, key=lambda r: timefmt.parse_ns(r.created), reverse=True)
-        now_ns = timefmt.now_ns()
-        out: list[dict[str, Any]] = []
-        for record in records:
-            st = record.state
-            if not st.running and not all_ and not (limit and limit > 0) and not before_ns and not since_ns:
-                continue
-            created_ns = timefmt.parse_ns(record.created)
-            if before_ns and created_ns >= before_ns:
-                continue
-            if since_ns and created_ns <= since_ns:
-                continue
-            if not filters_mod.match_regex(wanted.get("id", []), record.id):
-                continue
-            if not filters_mod.match_regex(wanted.get("name", []), record.name):
-                continue
-            if wanted.get("status") and st.state_string() not in wanted["status"]:
-                continue
-            if not filters_mod.match_labels(wanted.get("label", []), record.config.get("Labels")):
-                continue
-            if ancestors and record.image not in ancestors and record.config.get("Image") not in ancestors:
-                continue
-            if exited and not (
-                not st.running and not timefmt.is_zero(st.started_at) and st.exit_code in exited
-            ):
-                continue
-            if not _match_extra(wanted, record, self._mounts(record)):
-                continue
-            health = health_mod.monitor_for(self).status(record.id)
-            if wanted.get("health") and health not in wanted["health"]:
-                continue
-            command = record.path + (" " + " ".join(record.args) if record.args else "")
-            summary: dict[str, Any] = {
-                "Id": record.id,
-                "Names": [record.name],
-                "Image": record.config.get("Image") or record.image,
-                "ImageID": record.image,
-                "Command": command,
-                "Created": created_ns // 1_000_000_000,
-                "Ports": [],
-                "Labels": record.config.get("Labels") or {},
-                "State": st.state_string(),
-                "Status": health_mod.monitor_for(self).decorate(record, st.human(now_ns)),
-                "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
-                "NetworkSettings": {"Networks": {}},
-                "Mounts": self._mounts(record),
-            }
-            if self.network is not None:
-                self.network.summarize(record, summary)
-            if size:
-                rw = await self._usage(record)
-                if rw:  # omitempty in the list, unlike inspect
-                    summary["SizeRw"] = rw
-                summary["SizeRootFs"] = rw + await self._image_size(record)
-            out.append(summary)
-            if limit and limit > 0 and len(out) >= limit:
-                break
-        return out
+        return await container_views.list_(self, all_=all_, limit=limit, size=size, filters=filters)
 
     async def changes(self, ref: str) -> list[dict[str, Any]] | None:
-        record = self.store.get(ref)
-        upper, lowers = fsdiff.overlay_dirs(record.rootfs_mounts)
-        if upper is None:
-            return None
-        return await asyncio.to_thread(fsdiff.changes, upper, lowers) or None
+        return await container_files.changes(self, ref)
 
     def export(self, ref: str) -> AsyncIterator[bytes]:
-        record = self.store.get(ref)
-        layers = runspec.rootfs_layers(record.rootfs_mounts)
-        if not layers:
-            raise errdefs.Unknown(f"container {record.id} has no root filesystem to export")
-        return export_mod.stream(layers)
+        return container_files.export(self, ref)
 
     async def commit(
         self,
@@ -1312,93 +1075,24 @@ class ContainerService:
 
         return await commit_mod.commit(self, ref, repo, tag, comment, author, changes, config, pause)
 
-    def _layers(self, record: Container) -> list[str]:
-        layers = runspec.rootfs_layers(record.rootfs_mounts)
-        if not layers:
-            raise errdefs.Unknown(f"container {record.id} has no root filesystem")
-        return layers
-
-    def _archive_view(self, record: Container, path: str) -> tuple[list[str], str, str]:
-        """The layers (or the volume) a stat of ``path`` resolves in, the path inside them, and the
-        container path they start at."""
-        mounted = archive_mod.in_mount(self._mounts(record), path)
-        if mounted is not None:
-            return [mounted[0]], mounted[1], mounted[2]
-        return self._layers(record), path, "/"
-
-    def _archive_root(self, record: Container) -> tuple[str | None, list[tuple[str, str]]]:
-        """Where the archive helper chroots: a running container's own view (its mounts included,
-        through /proc/PID/root), else None (it mounts the layers privately); and the volumes and binds."""
-        st = record.state
-        root = f"/proc/{st.pid}/root" if st.running and st.pid and not st.restarting else None
-        binds = [(str(m["Source"]), str(m["Destination"])) for m in self._mounts(record)
-                 if m.get("Source") and m.get("Destination") and m.get("Type") in ("volume", "bind")]
-        return root, binds
-
     async def archive_stat(self, ref: str, path: str | None) -> dict[str, Any]:
-        record = self.store.get(ref)
-        layers, inner, _base = self._archive_view(record, path or "")
-        _resolved, _host, info = await asyncio.to_thread(
-            archive_mod.path_stat, layers, inner, ref, path or ""
-        )
-        return info
+        return await container_files.archive_stat(self, ref, path)
 
     async def archive_get(self, ref: str, path: str | None) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
-        """The stat comes from the layers; the tar from the helper chrooted into the container."""
-        record = self.store.get(ref)
-        layers, inner, base = self._archive_view(record, path or "")
-        resolved, _host, info = await asyncio.to_thread(
-            archive_mod.path_stat, layers, inner, ref, path or ""
-        )
-        source = base.rstrip("/") + resolved if resolved != "/" else base
-        root, binds = self._archive_root(record)
-        return info, archive_mod.get(source, info["name"], root, record.rootfs_mounts, binds)
+        return await container_files.archive_get(self, ref, path)
 
     async def archive_put(self, ref: str, path: str | None, data: bytes,
                           no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False) -> None:
-        """Unpacked by the helper chrooted into the container (see ``_archive_root``)."""
-        record = self.store.get(ref)
-        if not path:
-            raise errdefs.InvalidArgument("bad parameter: pathcannot be empty")
-        self._layers(record)
-        chown = None
-        if copy_uid_gid and record.config.get("User"):
-            chown = archive_mod.copy_owner(str(record.config["User"]))
-        root, binds = self._archive_root(record)
-        await archive_mod.put(data, path, root, record.rootfs_mounts, binds, no_overwrite_dir_non_dir,
-                              chown, ref)
+        return await container_files.archive_put(
+            self, ref, path, data, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+            copy_uid_gid=copy_uid_gid,
+        )
 
     def stats(self, ref: str, stream: bool = True, interval: float = 1.0) -> AsyncIterator[dict[str, Any]]:
-        """dockerd's stats: a reading per ``interval``; one reading (with a previous one) without stream."""
-        record = self.store.get(ref)
-        rt = self._runtime(record.id)
-        cgroup = f"/skiff/{record.id}"
-
-        async def readings() -> AsyncIterator[dict[str, Any]]:
-            if not record.state.running:
-                yield stats_mod.stopped(record.name, record.id)
-                return
-            previous = await asyncio.to_thread(stats_mod.sample, cgroup)
-            gen = rt.generation
-            if stream:
-                yield stats_mod.render(previous, None, record.name, record.id)
-            while True:
-                await asyncio.sleep(interval)
-                if rt.generation != gen or rt.removed:
-                    return
-                current = await asyncio.to_thread(stats_mod.sample, cgroup)
-                yield stats_mod.render(current, previous, record.name, record.id)
-                if not stream:
-                    return
-                previous = current
-
-        return readings()
+        return container_files.stats(self, ref, stream=stream, interval=interval)
 
     async def top(self, ref: str, ps_args: str | None = None) -> dict[str, Any]:
-        record = self.store.get(ref)
-        if not record.state.running or record.state.restarting:
-            raise errdefs.Conflict(f"Container {record.id} is not running")
-        return await top_mod.top(f"/skiff/{record.id}", ps_args)
+        return await container_files.top(self, ref, ps_args=ps_args)
 
     # ---------- logs ----------
     def logs(
@@ -1412,50 +1106,7 @@ class ContainerService:
         tail: str | None = None,
         follow: bool = False,
     ) -> tuple[bool, AsyncIterator[bytes]]:
-        """(tty, frames). Validates before anything is sent."""
-        if not stdout and not stderr:
-            raise errdefs.InvalidArgument("Bad parameters: you must choose at least one stream")
-        record = self.store.get(ref)
-        since_ns, until_ns = log_bounds(since, until)
-        try:
-            tail_n = int(tail) if tail not in (None, "", "all") else -1
-        except ValueError:
-            tail_n = -1
-        opts = jsonlog.LogOptions(stdout, stderr, since_ns, until_ns, tail_n, timestamps)
-        tty = bool(record.config.get("Tty"))
-        rt = self._runtime(record.id)
-        gen0 = rt.generation
-        running = record.state.running
-
-        async def output() -> AsyncIterator[bytes]:
-            offset = jsonlog.size(record.log_path)
-            for chunk in jsonlog.render_log(record.log_path, opts, tty):
-                yield chunk
-            if follow and running:
-                async for chunk in jsonlog.follow(
-                    record.log_path, offset, opts, tty, lambda: rt.generation > gen0 or rt.removed
-                ):
-                    yield chunk
-
-        return tty, output()
-
-
-def log_bounds(since: str | None, until: str | None) -> tuple[int, int]:
-    """(since_ns, until_ns) of a logs request, 0 meaning unset, as dockerd reads them: "" (and "0" for
-    until) is unset, anything else a ``<seconds>[.<fraction>]`` time; a bad one is Go's strconv error
-    (a 500). A since at or before the epoch keeps every line; an until there keeps none."""
-    try:
-        since_ns = timefmt.parse_unix_timestamp(since) if since else 0
-        until_ns = timefmt.parse_unix_timestamp(until) if until and until != "0" else 0
-    except ValueError as err:
-        raise errdefs.Unknown(str(err)) from None
-    if until and until != "0" and until_ns == 0:
-        until_ns = -1
-    return max(since_ns, 0), until_ns
-
-
-def zero_state() -> State:
-    return State()
-
-
-Clock = Callable[[], int]
+        return container_files.logs(
+            self, ref, stdout=stdout, stderr=stderr, since=since, until=until, timestamps=timestamps,
+            tail=tail, follow=follow,
+        )

@@ -26,7 +26,7 @@ async def _running(backend: Any, cid: str) -> bool:
     """Wait until the container runs; False if it was removed first."""
     record = backend.get(cid)
     async with backend.changed:
-        await backend.changed.wait_for(lambda: record.state.running or backend._runtime(cid).removed)
+        await backend.changed.wait_for(lambda: record.state.running or backend.runtime_state(cid).removed)
     return bool(record.state.running)
 
 
@@ -138,7 +138,7 @@ async def resize(backend: Any, ref: str, height: int, width: int) -> None:
 async def pause(backend: Any, ref: str) -> None:
     """Freeze every process of the container (the runtime's freezer cgroup), as dockerd's Pause."""
     record = backend.get(ref)
-    rt = backend._runtime(record.id)
+    rt = backend.runtime_state(record.id)
     async with rt.lock:
         st = record.state
         if not st.running:
@@ -161,7 +161,7 @@ async def pause(backend: Any, ref: str) -> None:
 
 async def unpause(backend: Any, ref: str) -> None:
     record = backend.get(ref)
-    rt = backend._runtime(record.id)
+    rt = backend.runtime_state(record.id)
     async with rt.lock:
         st = record.state
         if not st.paused:

@@ -553,8 +553,8 @@ async def test_a_second_report_of_the_same_exit_is_ignored(containers: Container
     record = containers.get(cid)
     pid = record.state.pid
     await containers._on_exit(cid, 3, "", pid)
-    first = containers._runtime(cid).restart
+    first = containers.runtime_state(cid).restart
     await containers._on_exit(cid, 3, "", pid)
-    assert containers._runtime(cid).restart is first and containers._runtime(cid).backoff == 0.1
+    assert containers.runtime_state(cid).restart is first and containers.runtime_state(cid).backoff == 0.1
     await containers.stop(cid, timeout=1)
     await containers.delete(cid, force=True)

@@ -119,7 +119,7 @@ def test_unix_timestamp_errors_are_go_errors(value: str, message: str) -> None:
 
 
 def test_log_bounds_as_dockerd() -> None:
-    from skiff.engine.backend.containers import log_bounds
+    from skiff.engine.backend.container_files import log_bounds
 
     assert log_bounds(None, None) == (0, 0) and log_bounds("", "") == (0, 0)
     assert log_bounds("0", "0") == (0, 0)  # until "0" is unset; since 0 keeps every line
