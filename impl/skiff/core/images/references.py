@@ -14,7 +14,9 @@ LEGACY_DOMAIN = "index.docker.io"
 OFFICIAL_PREFIX = "library/"
 DEFAULT_TAG = "latest"
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+# the separator is never empty: Docker's `[-]*` (RE2, linear) backtracks exponentially in Python on a long
+# run of digits that then fails (fuzz: `4.980969714951716e+213` held the core ~40 s); same language
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
 _PATH = rf"{_COMPONENT}(?:/{_COMPONENT})*"
