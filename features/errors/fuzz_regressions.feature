@@ -61,3 +61,11 @@ Feature: Inputs the fuzzer (schemathesis) once crashed or hung Skiff on answer a
     When I send GET /v1.39/volumes?filters=%5BR%1A
     Then the status is 400
     And the error message is "error reading volume filters: invalid character 'R' looking for beginning of value"
+
+  # conformance/fuzz found: the reference-name check (Docker's grammar as a Python regex) backtracked
+  # exponentially on a long run of digits that then fails, holding the image store ~40 s (read timeouts on
+  # /images/..., /info, /system/df); dockerd's RE2 answers at once.
+  Scenario: Exporting by a name that looks like a long number
+    When I send GET /v1.39/images/get?names=4.980969714951716e%2B213
+    Then the status is 500
+    And the error message is "invalid reference format"

@@ -152,6 +152,12 @@ class Distribution:
 
     async def save(self, refs: list[str]) -> AsyncIterator[bytes]:
         """The archive; a missing image fails before the first byte (an HTTP error)."""
+        for ref in refs:  # dockerd parses every name first: a bad one is 500 with the parser's message
+            if not references.looks_like_id(ref):
+                try:
+                    references.parse(ref)
+                except errdefs.InvalidArgument as exc:
+                    raise errdefs.Unknown(str(exc)) from exc
         stream = self.transfer.export(refs)
         try:
             first = await anext(stream)
