@@ -80,6 +80,7 @@ class HijackCycle(RequestResponseCycle):
                                         self.scope["method"], self.scope["path"], self.scope["http_version"],
                                         status)
             self.protocol.start_raw_mode()
+            self.channel.raw_write = self.write_raw
         elif message["type"] == "http.response.body":
             body = message.get("body", b"")
             if body:
@@ -88,6 +89,16 @@ class HijackCycle(RequestResponseCycle):
                 self.response_complete = True
                 self.message_event.set()
                 self.protocol.finish_raw_mode()
+
+    async def write_raw(self, body: bytes) -> None:
+        """An output chunk of the hijacked stream (``HijackChannel.raw_write``): ``send``'s body case
+        without the trip through the middleware stack."""
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            self.channel.connection_lost()
+            return
+        self.transport.write(body)
 
     def client_label(self) -> str:
         client = self.scope.get("client")

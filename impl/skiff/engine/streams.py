@@ -38,6 +38,9 @@ class HijackChannel:
         self.closed = False  # the connection is gone: stop producing output
         self._stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.on_consumed: Callable[[], None] = lambda: None  # protocol hook for read flow control
+        # set by the protocol once the head is written: output straight to the connection, past the ASGI
+        # middleware stack's ``send`` wrappers (each output chunk of an attach otherwise crosses all of them)
+        self.raw_write: Callable[[bytes], Awaitable[None]] | None = None
 
     # producer side (protocol)
     def feed(self, data: bytes) -> None:
@@ -100,7 +103,10 @@ class HijackResponse(Response):
                 if channel.closed:
                     break
                 if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    if channel.raw_write is not None:
+                        await channel.raw_write(chunk)
+                    else:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
             with contextlib.suppress(Exception):
                 await self.output.aclose()  # type: ignore[attr-defined]
