@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 DEFAULT = b"\x10\x11"  # ctrl-p ctrl-q
+STDIN_DRAIN_TIMEOUT = 5.0  # how long a detach waits for the bytes before the sequence to be delivered
 
 # "ctrl-@" is 0, "ctrl-a".."ctrl-z" 1..26, then "ctrl-[" "ctrl-\" "ctrl-]" "ctrl-^" "ctrl-_" 27..31
 _CTRL = {"ctrl-@": 0, **{f"ctrl-{chr(ord('a') + i)}": i + 1 for i in range(26)},
@@ -68,10 +69,17 @@ class EscapeProxy:
 class Detach:
     """One attach's detach state: wraps its stdin chunks and its output stream."""
 
-    def __init__(self, keys: bytes, on_detach: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, keys: bytes, on_detach: Callable[[], None] | None = None, end_stdin: bool = False
+    ) -> None:
+        """``end_stdin``: the stdin stream ends at the sequence (its consumer must not close the process's
+        stdin then), and the output waits for ``stdin_done`` before it ends, so that the bytes before the
+        sequence reach the process before the attach is torn down."""
         self.proxy = EscapeProxy(keys)
         self.event = asyncio.Event()
         self.on_detach = on_detach
+        self.end_stdin = end_stdin
+        self.stdin_done = asyncio.Event()
 
     @property
     def detached(self) -> bool:
@@ -88,6 +96,8 @@ class Detach:
                 self.event.set()
                 if self.on_detach is not None:
                     self.on_detach()
+                if self.end_stdin:
+                    return
                 await asyncio.Future()  # until cancelled
         # a partial sequence at the client's half-close is dropped, as dockerd's proxy does
 
@@ -108,6 +118,9 @@ class Detach:
                 step.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
                     await step
+                if self.end_stdin:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stdin_done.wait(), STDIN_DRAIN_TIMEOUT)
                 if farewell:
                     yield farewell
                 return

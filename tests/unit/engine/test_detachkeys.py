@@ -105,3 +105,25 @@ async def test_output_without_detach_runs_to_its_end() -> None:
     detach = Detach(DEFAULT)
     assert [c async for c in detach.output(_gen([b"a", b"b"]))] == [b"a", b"b"]
     assert [c async for c in detach.stdin(_gen([b"x\x10"]))] == [b"x"]  # partial keys at EOF dropped
+
+
+async def test_end_stdin_delivers_the_bytes_before_the_keys_before_the_output_ends() -> None:
+    """A container attach: stdin ends at the keys, and the output ends only once stdin was delivered."""
+    detach = Detach(DEFAULT, end_stdin=True)
+    delivered: list[bytes] = []
+    output = asyncio.ensure_future(_drain(detach.output(_gen([b"prompt"], then_block=True))))
+
+    async def slow_pump() -> None:
+        async for chunk in detach.stdin(_gen([b"echo hi\n\x10\x11", b"dropped"], then_block=True)):
+            await asyncio.sleep(0.05)  # a slow core: the output must wait for this write
+            delivered.append(chunk)
+        assert not output.done()
+        detach.stdin_done.set()
+
+    await asyncio.wait_for(slow_pump(), 5)
+    assert await asyncio.wait_for(output, 5) == [b"prompt"]
+    assert delivered == [b"echo hi\n"]
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> list[bytes]:
+    return [c async for c in chunks]

@@ -30,8 +30,11 @@ async def _running(backend: Any, cid: str) -> bool:
     return bool(record.state.running)
 
 
-async def pump_stdin(backend: Any, ref: str, chunks: AsyncIterator[bytes]) -> None:
-    """Copy the attached client's bytes to the container's stdin (the attach's ``stdin`` callback)."""
+async def pump_stdin(
+    backend: Any, ref: str, chunks: AsyncIterator[bytes], close_on_eof: bool | None = None
+) -> None:
+    """Copy the attached client's bytes to the container's stdin (the attach's ``stdin`` callback); their
+    end closes it if the container is ``StdinOnce`` (unless ``close_on_eof`` says otherwise)."""
     record = backend.get(ref)
     if not record.config.get("OpenStdin"):
         async for _ in chunks:  # dockerd reads and drops them
@@ -39,7 +42,8 @@ async def pump_stdin(backend: Any, ref: str, chunks: AsyncIterator[bytes]) -> No
         return
     if not await _running(backend, record.id):
         return
-    close_on_eof = bool(record.config.get("StdinOnce"))
+    if close_on_eof is None:
+        close_on_eof = bool(record.config.get("StdinOnce"))
     try:
         await backend.core.tasks_stdin(record.id, chunks, close_on_eof=close_on_eof)
     except errdefs.SkiffError as err:
@@ -57,10 +61,14 @@ def attach_io(
 
         return output, pump
 
-    detach = detachkeys.Detach(keys, on_detach=lambda: _publish(backend, record, "detach"))
+    detach = detachkeys.Detach(keys, on_detach=lambda: _publish(backend, record, "detach"), end_stdin=True)
 
     async def pump_detachable(chunks: AsyncIterator[bytes]) -> None:
-        await pump_stdin(backend, record.id, detach.stdin(chunks))
+        # a terminal's stdin stays open when its attach ends, as dockerd's (it closes only non-TTY stdin)
+        try:
+            await pump_stdin(backend, record.id, detach.stdin(chunks), close_on_eof=False)
+        finally:
+            detach.stdin_done.set()
 
     return detach.output(output), pump_detachable
 
