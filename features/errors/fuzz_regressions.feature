@@ -69,3 +69,42 @@ Feature: Inputs the fuzzer (schemathesis) once crashed or hung Skiff on answer a
     When I send GET /v1.39/images/get?names=4.980969714951716e%2B213
     Then the status is 500
     And the error message is "invalid reference format"
+
+  # conformance/fuzz (stateful, against the qemu reference) found: dockerd reads stop/restart ?t= with Go's
+  # strconv.Atoi and answers its refusal with a 500, before looking the container up (P23).
+  Scenario Outline: A stop or restart timeout that is not an integer
+    When I send POST /v1.39/containers/<prefix>-nosuch/<action>?t=<t>
+    Then the status is 500
+    And the error message is "strconv.Atoi: parsing "<t>": invalid syntax"
+
+    Examples:
+      | action  | t   |
+      | stop    | e   |
+      | restart | 1.5 |
+
+  Scenario: A stop timeout beyond 64 bits
+    When I send POST /v1.39/containers/<prefix>-nosuch/stop?t=99999999999999999999
+    Then the status is 500
+    And the error message is "strconv.Atoi: parsing "99999999999999999999": value out of range"
+
+  Scenario: A stop with a valid timeout reaches the container lookup
+    When I send POST /v1.39/containers/<prefix>-nosuch/stop?t=-1
+    Then the status is 404
+    And the error message is "No such container: <prefix>-nosuch"
+
+  # conformance/fuzz found: dockerd refuses an empty or blank network name with libnetwork's 500
+  Scenario: Creating a network with an empty name
+    When I send POST /v1.39/networks/create with JSON:
+      """
+      {"Name": ""}
+      """
+    Then the status is 500
+    And the error message is "invalid name: "
+
+  Scenario: Creating a network with a blank name
+    When I send POST /v1.39/networks/create with JSON:
+      """
+      {"Name": "  "}
+      """
+    Then the status is 500
+    And the error message is "invalid name:   "

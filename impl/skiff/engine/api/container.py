@@ -10,7 +10,7 @@ from connexion import request
 from starlette.responses import Response, StreamingResponse
 
 from skiff import errdefs
-from skiff.engine import detachkeys, websocket
+from skiff.engine import detachkeys, gostrconv, websocket
 from skiff.engine.backend import interactive
 from skiff.engine.backend.archive import stat_header
 from skiff.engine.bodies import declares_body
@@ -103,13 +103,23 @@ async def start(id_: str, **_: Any) -> Response:
     return Response(status_code=204 if started else 304)
 
 
-async def stop(id_: str, t: int | None = None, **_: Any) -> Response:
-    stopped = await _backend().stop(id_, t)
+def _timeout(t: str | None) -> int | None:
+    """``?t=`` of stop/restart (P23): unset when empty, else Go's Atoi (its refusal is dockerd's 500)."""
+    if not t:
+        return None
+    try:
+        return gostrconv.atoi(t)
+    except ValueError as err:
+        raise errdefs.Unknown(str(err)) from None
+
+
+async def stop(id_: str, t: str | None = None, **_: Any) -> Response:
+    stopped = await _backend().stop(id_, _timeout(t))
     return Response(status_code=204 if stopped else 304)
 
 
-async def restart(id_: str, t: int | None = None, **_: Any) -> Response:
-    await _backend().restart(id_, t)
+async def restart(id_: str, t: str | None = None, **_: Any) -> Response:
+    await _backend().restart(id_, _timeout(t))
     return Response(status_code=204)
 
 

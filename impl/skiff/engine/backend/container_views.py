@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skiff import errdefs
+from skiff.engine import gostrconv
 from skiff.engine.backend import filters as filters_mod
 from skiff.engine.backend import health as health_mod
 from skiff.engine.backend import networks as networks_mod
@@ -193,9 +194,9 @@ async def list_(
     exited: list[int] = []
     for value in wanted.get("exited", []):
         try:
-            exited.append(int(value))
-        except ValueError:
-            raise errdefs.InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax') from None
+            exited.append(gostrconv.atoi(value))
+        except ValueError as err:
+            raise errdefs.InvalidArgument(str(err)) from None
     ancestors: set[str] = set()
     for value in wanted.get("ancestor", []):
         try:

@@ -1009,8 +1009,8 @@ class NetworkService:
 
     async def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
         name = str(body.get("Name") or "")
-        if not name:
-            raise errdefs.InvalidArgument("network name cannot be empty")
+        if not name.strip():  # libnetwork's name check, a 500 on dockerd
+            raise errdefs.Unknown(f"invalid name: {name}")
         if name in PREDEFINED:
             raise errdefs.Forbidden(f"{name} is a pre-defined network and cannot be created")
         if any(n.name == name for n in self.nets.values()):
