@@ -17,6 +17,7 @@ import grpc
 from grpc import aio
 
 from skiff import errdefs
+from skiff.core import directio
 from skiff.core.api import core_pb2 as pb
 from skiff.core.api import core_pb2_grpc as _pb_grpc
 
@@ -240,19 +241,40 @@ class CoreClient:
     async def tasks_delete(self, container_id: str) -> pb.Task:
         return await _call(lambda: self._tasks.Delete(pb.ContainerID(id=container_id)))
 
+    async def tasks_stdio(self, container_id: str) -> str:
+        """The task's shim socket for :mod:`skiff.core.directio` ("" without a shim)."""
+        resp = await _call(lambda: self._tasks.Stdio(pb.ContainerID(id=container_id)))
+        return str(resp.path)
+
     def tasks_attach(
         self, container_id: str, stdout: bool = True, stderr: bool = True, exec_id: str = ""
-    ) -> ServerStream[bytes]:
-        """Docker stdcopy frames (8-byte header + payload) as the shim sends them, until the output ends.
+    ) -> directio.DirectAttach:
+        """Docker stdcopy frames (8-byte header + payload) as the shim sends them, until the output ends:
+        read from the shim's socket itself when the core names one we can reach, else through ``Attach``.
 
         ``await stream.ready()`` before starting the task to be sure to see all of its output."""
+        return directio.DirectAttach(lambda: self.tasks_stdio(container_id),
+                                     lambda: self._grpc_attach(container_id, stdout, stderr, exec_id),
+                                     stdout, stderr, exec_id)
+
+    def _grpc_attach(self, container_id: str, stdout: bool, stderr: bool,
+                     exec_id: str) -> ServerStream[bytes]:
         req = pb.AttachRequest(container_id=container_id, stdout=stdout, stderr=stderr, exec_id=exec_id)
         return ServerStream(self._tasks.Attach(req), lambda frame: bytes(frame.data))
 
     async def tasks_stdin(self, container_id: str, chunks: AsyncIterator[bytes], close_on_eof: bool = False,
                           exec_id: str = "") -> None:
-        """Copy ``chunks`` to the process's stdin until they end (then close it if ``close_on_eof``)."""
+        """Copy ``chunks`` to the process's stdin until they end (then close it if ``close_on_eof``): on a
+        shim connection of our own when the core names one we can reach, else through ``Stdin``."""
 
+        async def grpc_stdin(data: AsyncIterator[bytes]) -> None:
+            await self._grpc_stdin(container_id, data, close_on_eof, exec_id)
+
+        await directio.write_stdin(lambda: self.tasks_stdio(container_id), grpc_stdin, container_id, chunks,
+                                   close_on_eof, exec_id)
+
+    async def _grpc_stdin(self, container_id: str, chunks: AsyncIterator[bytes], close_on_eof: bool,
+                          exec_id: str) -> None:
         async def requests() -> AsyncIterator[pb.StdinRequest]:
             yield pb.StdinRequest(container_id=container_id, exec_id=exec_id, close_on_eof=close_on_eof)
             async for data in chunks:

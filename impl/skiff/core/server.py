@@ -288,6 +288,14 @@ class TasksServicer(pb_grpc.TasksServicer):  # type: ignore[misc]
         return pb.Empty()
 
     @rpc
+    async def Stdio(self, request: pb.ContainerID, context: Any) -> pb.StdioEndpoint:
+        try:
+            return pb.StdioEndpoint(path=self.tasks.shim_socket(request.id))
+        except errdefs.NotFound:
+            self.tasks.get(request.id)  # NOT_FOUND without a task; a finished one has no shim: ""
+            return pb.StdioEndpoint()
+
+    @rpc
     async def CloseIO(self, request: pb.CloseIORequest, context: Any) -> pb.Empty:
         await task_stdio.close_io(self.tasks, request.container_id, request.exec_id)
         return pb.Empty()

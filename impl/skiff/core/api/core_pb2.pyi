@@ -353,6 +353,12 @@ class ProcessState(_message.Message):
     exited_at: str
     def __init__(self, exec_id: _Optional[str] = ..., pid: _Optional[int] = ..., status: _Optional[_Union[Status, str]] = ..., exit_status: _Optional[int] = ..., exited_at: _Optional[str] = ...) -> None: ...
 
+class StdioEndpoint(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...
+
 class AttachFrame(_message.Message):
     __slots__ = ("data",)
     DATA_FIELD_NUMBER: _ClassVar[int]

@@ -615,6 +615,11 @@ class TasksStub:
                 request_serializer=core__pb2.StdinRequest.SerializeToString,
                 response_deserializer=core__pb2.Empty.FromString,
                 _registered_method=True)
+        self.Stdio = channel.unary_unary(
+                '/skiff.core.v1.Tasks/Stdio',
+                request_serializer=core__pb2.ContainerID.SerializeToString,
+                response_deserializer=core__pb2.StdioEndpoint.FromString,
+                _registered_method=True)
         self.CloseIO = channel.unary_unary(
                 '/skiff.core.v1.Tasks/CloseIO',
                 request_serializer=core__pb2.CloseIORequest.SerializeToString,
@@ -727,6 +732,13 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stdio(self, request, context):
+        """NOT_FOUND without a task
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CloseIO(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -834,6 +846,11 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.Stdin,
                     request_deserializer=core__pb2.StdinRequest.FromString,
                     response_serializer=core__pb2.Empty.SerializeToString,
+            ),
+            'Stdio': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stdio,
+                    request_deserializer=core__pb2.ContainerID.FromString,
+                    response_serializer=core__pb2.StdioEndpoint.SerializeToString,
             ),
             'CloseIO': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseIO,
@@ -1124,6 +1141,33 @@ class Tasks:
             '/skiff.core.v1.Tasks/Stdin',
             core__pb2.StdinRequest.SerializeToString,
             core__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stdio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skiff.core.v1.Tasks/Stdio',
+            core__pb2.ContainerID.SerializeToString,
+            core__pb2.StdioEndpoint.FromString,
             options,
             channel_credentials,
             insecure,

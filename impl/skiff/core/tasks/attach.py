@@ -1,4 +1,7 @@
-"""A shim's attach stream read on the event loop.
+"""A shim's attach stream read on the event loop, and a stdin stream written from it.
+
+Both speak the shim's wire format (docs/contracts.md) on a connection of their own. The core's Attach and
+Stdin use them; so does skiffd's :mod:`skiff.core.directio`, which reaches the shim's socket itself.
 
 The output frames of an attached process go from the shim's socket straight to the gRPC stream on the
 loop: no reader thread and no hand-off per frame (a thread hand-off cost more than the rest of the hop).
@@ -15,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from skiff import errdefs
 from skiff.shim import unixsock
-from skiff.shim.protocol import AttachRequest, decode_response, encode_request
+from skiff.shim.protocol import AttachRequest, ShimClient, decode_response, encode_request
 from skiff.shim.wire import FRAME_HEADER, decode_frame_header
 
 HANDSHAKE_TIMEOUT_S = 30.0
@@ -80,3 +83,30 @@ class ShimAttach:
     def close(self) -> None:
         with contextlib.suppress(OSError, RuntimeError):
             self._writer.close()
+
+
+async def open_stdin(path: str, close_on_eof: bool, exec_id: str = "") -> socket.socket:
+    """A non-blocking connection whose bytes go to the process's stdin (errdefs.Unavailable when the shim's
+    socket cannot be reached)."""
+    sock = await asyncio.to_thread(lambda: ShimClient(path).stdin(close_on_eof, exec_id))
+    sock.setblocking(False)
+    return sock
+
+
+async def copy_stdin(sock: socket.socket, label: str, chunks: AsyncIterator[bytes]) -> None:
+    """Send ``chunks`` on an :func:`open_stdin` connection, then end it and wait until the shim has
+    handled the end (so a ``close_on_eof`` stdin is closed for sure); closes ``sock``."""
+    loop = asyncio.get_running_loop()
+    try:
+        async for data in chunks:
+            if data:
+                try:
+                    await loop.sock_sendall(sock, data)
+                except OSError as err:  # the shim went away: the process is gone
+                    raise errdefs.FailedPrecondition(f"stdin of {label} is closed: {err}") from None
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+            while await loop.sock_recv(sock, 4096):
+                pass
+    finally:
+        sock.close()
