@@ -80,6 +80,8 @@ DOCKER_500 = (
     (r"^strconv\.", "limit=abc [engine-api-notes]"),
     (r"^invalid reference format|^invalid tag format", "ImagePush/tag of a bad name [curl on the reference]"),
     (r"dial tcp|no such host|lookup ", "registry unreachable: no network here, dockerd answers 500 as well"),
+    (r"^invalid name: \s*$", "a network create with a blank Name [fuzz_regressions.feature: "
+     "'Creating a network with an empty name']"),
     (r"^ps: error: ", "top with ps_args ps rejects: dockerd answers ps's stderr with 500 [curl on the "
      "reference: ps_args=-zzz -> 500 'ps: error: unsupported SysV option']"),
 )

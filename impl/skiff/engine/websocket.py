@@ -120,8 +120,7 @@ class WebSocketResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         channel = scope.get("extensions", {}).get(HIJACK_EXTENSION)
         if not isinstance(channel, HijackChannel):
-            await Response("not websocket protocol\n", 400, media_type="text/plain; charset=utf-8")(
-                scope, receive, send)
+            await handshake_refusal()(scope, receive, send)
             return
         channel.active = True
         await send({"type": "http.response.start", "status": 101, "headers": self.raw_headers})
@@ -181,10 +180,15 @@ async def _drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
         yield item
 
 
+def handshake_refusal() -> Response:
+    """x/net/websocket's 400: its words, no newline and no Content-Type."""
+    return Response(b"not websocket protocol", 400)
+
+
 def handshake_error(headers: list[tuple[bytes, bytes]]) -> Response | None:
     """x/net/websocket's answer to a request that cannot be upgraded, else None."""
     if not is_websocket_request(headers):
-        return Response("not websocket protocol\n", 400, media_type="text/plain; charset=utf-8")
+        return handshake_refusal()
     if header(headers, b"sec-websocket-version").strip() != "13":
         return Response("", 400, headers={"Sec-WebSocket-Version": "13"})
     if not header(headers, b"sec-websocket-key").strip():
