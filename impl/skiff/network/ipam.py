@@ -22,11 +22,11 @@ class Pool:
 
     @classmethod
     def parse(cls, subnet: str, gateway: str = "", ip_range: str = "") -> Pool:
-        """Docker's checks and messages for an IPAM config entry."""
+        """libnetwork's checks and messages for an IPAM config entry (its errors are untyped: 500s)."""
         try:
             net = ipaddress.ip_network(subnet, strict=False)
         except ValueError:
-            raise errdefs.InvalidArgument(f"invalid CIDR address: {subnet}") from None
+            raise errdefs.Unknown(f"Invalid subnet {subnet} : invalid CIDR address: {subnet}") from None
         if not isinstance(net, ipaddress.IPv4Network):
             raise errdefs.InvalidArgument(f"invalid subnet {subnet}: only IPv4 is supported by skiff")
         rng = None
@@ -34,16 +34,21 @@ class Pool:
             try:
                 rng = ipaddress.IPv4Network(ip_range, strict=False)
             except ValueError:
-                raise errdefs.InvalidArgument(f"invalid CIDR address: {ip_range}") from None
+                raise errdefs.Unknown(
+                    f'failed to parse pool request for address space "LocalDefault" pool "{subnet}" '
+                    f'subpool "{ip_range}": Invalid Address SubPool'
+                ) from None
             if not rng.subnet_of(net):
                 raise errdefs.InvalidArgument(f"ip-range {ip_range} is not in subnet {subnet}")
         if gateway:
             try:
                 gw = ipaddress.IPv4Address(gateway)
             except ValueError:
-                raise errdefs.InvalidArgument(f"invalid gateway address {gateway}") from None
+                raise errdefs.Unknown(f"invalid gateway address {gateway} in Ipam configuration") from None
             if gw not in net:
-                raise errdefs.InvalidArgument(f"no matching subnet for gateway {gateway}")
+                raise errdefs.Unknown(
+                    f"failed to allocate gateway ({gateway}): Requested address is out of range"
+                )
         else:
             gw = net.network_address + 1
         return cls(net, gw, rng)

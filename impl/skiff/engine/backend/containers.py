@@ -690,9 +690,16 @@ class ContainerService:
 
         async def output() -> AsyncIterator[bytes]:
             try:
+                replay: list[bytes] = []
                 if logs:
-                    for entry in jsonlog.select(jsonlog.read_entries(record.log_path), opts):
-                        yield jsonlog.render(entry, opts, tty)
+                    # read before the live subscription and sent after it: a client that answers the
+                    # replayed output finds the live stream already subscribed (nothing it causes is lost)
+                    replay = [jsonlog.render(entry, opts, tty)
+                              for entry in jsonlog.select(jsonlog.read_entries(record.log_path), opts)]
+                    replay.reverse()  # popped from the end, oldest first
+                    if not (stream and running_now and pending is None):
+                        while replay:
+                            yield replay.pop()
                 if not stream:
                     return
                 if pending is not None:
@@ -717,9 +724,13 @@ class ContainerService:
                         with contextlib.suppress(AttributeError):
                             await live.ready()
                         yield b""  # subscribed: the handler may answer 101 now (interactive.subscribed)
+                        while replay:
+                            yield replay.pop()
                         async for frame in _payloads(live, tty):
                             yield frame
                     except errdefs.NotImplemented_:
+                        while replay:
+                            yield replay.pop()
                         async for chunk in jsonlog.follow(
                             record.log_path,
                             jsonlog.size(record.log_path),
@@ -729,6 +740,8 @@ class ContainerService:
                         ):
                             yield chunk
                     except errdefs.NotFound:
+                        while replay:
+                            yield replay.pop()
                         return
                     finally:
                         _cancel(live)

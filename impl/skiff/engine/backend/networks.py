@@ -1018,17 +1018,16 @@ class NetworkService:
         driver = str(body.get("Driver") or "bridge")
         if driver != "bridge":
             raise errdefs.NotFound(f'plugin "{driver}" not found')
-        all_cfg = (body.get("IPAM") or {}).get("Config") or []
+        all_cfg = [c or {} for c in (body.get("IPAM") or {}).get("Config") or []]  # Go decodes null as {}
         ipam_cfg = [c for c in all_cfg if ":" not in str(c.get("Subnet") or "")]
         subnet6, gateway6 = self._ipv6_config(body, [c for c in all_cfg if ":" in str(c.get("Subnet") or "")])
         taken = [n.subnet for n in self.nets.values()]
         routes = await asyncio.to_thread(_host_routes)
         if ipam_cfg:
             c = ipam_cfg[0]
-            subnet = str(c.get("Subnet") or "")
-            if not subnet:
-                subnet = ipam.pick_subnet(taken + routes)
-            pool = ipam.Pool.parse(subnet, str(c.get("Gateway") or ""), str(c.get("IPRange") or ""))
+            # an entry without a subnet is refused like a bad one (libnetwork's 500), never auto-picked
+            pool = ipam.Pool.parse(str(c.get("Subnet") or ""), str(c.get("Gateway") or ""),
+                                   str(c.get("IPRange") or ""))
             if ipam.overlaps(str(pool.subnet), taken):
                 raise errdefs.Forbidden("Pool overlaps with other one on this address space")
             subnet, gateway, ip_range = str(pool.subnet), str(pool.gateway), str(c.get("IPRange") or "")
