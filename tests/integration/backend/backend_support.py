@@ -16,6 +16,21 @@ SKIFFD = str(Path(sys.executable).parent / "skiffd")
 REF_DOCKER = "unix:///var/run/docker-ref.sock"
 
 
+def child_count(pid: int) -> int:
+    """How many processes have ``pid`` as parent (threads come and go while we look)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat_line = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
+            count += 1
+    return count
+
+
 def ping(sock: Path) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(2)

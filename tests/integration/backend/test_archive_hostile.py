@@ -14,24 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from backend_support import Skiffd
+from backend_support import Skiffd, child_count
 
 pytestmark = pytest.mark.root
 
-
-def _children(pid: int) -> int:
-    """How many processes have ``pid`` as parent (threads come and go while we look)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat_line = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
-            count += 1
-    return count
 
 # host directories these tars aim at (listed for the marker after the PUTs; the test's own directory and
 # the daemon's root are walked whole)
@@ -155,7 +141,7 @@ def test_many_puts_leak_nothing(skiffd: Skiffd, api: httpx.Client) -> None:
         def snapshot() -> tuple[int, int, int, int, int]:
             fds = len(os.listdir(f"/proc/{pid}/fd"))
             threads = len(os.listdir(f"/proc/{pid}/task"))
-            children = _children(pid)
+            children = child_count(pid)
             mounts = sum("skiff-untar" in line for line in Path("/proc/mounts").read_text().splitlines())
             scratch = len([p for p in Path("/tmp").iterdir() if p.name.startswith("skiff-untar-")])
             return fds, threads, children, mounts, scratch

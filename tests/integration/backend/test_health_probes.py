@@ -6,27 +6,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
-from backend_support import Skiffd
+from backend_support import Skiffd, child_count
 
 pytestmark = pytest.mark.root
-
-
-def _children(pid: int) -> int:
-    """How many processes have ``pid`` as parent (threads come and go while we look)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat_line = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat_line.rsplit(")", 1)[1].split()[1]) == pid:
-            count += 1
-    return count
 
 
 def _poll(predicate: object, timeout: float = 30.0) -> None:
@@ -47,7 +31,7 @@ def _resources(pid: int) -> tuple[int, int, int]:
     """(open fds, threads, children) of a process."""
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     threads = len(os.listdir(f"/proc/{pid}/task"))
-    children = _children(pid)
+    children = child_count(pid)
     return fds, threads, children
 
 

@@ -201,6 +201,18 @@ class ImageService:
         return self._image(self._set_name(str(ref), rec))
 
     # ---------- writing ----------
+    def _write_layer(self, stream: BinaryIO) -> tuple[str, int]:
+        """Store an (optionally compressed) layer tar as a blob of its uncompressed bytes: (diff ID, size)."""
+        src = decompressed(stream)
+        w = self.store.writer()
+        try:
+            while chunk := src.read(CHUNK):
+                w.write(chunk)
+            return w.commit(), w.offset
+        except BaseException:
+            w.abort()
+            raise
+
     def _store_json(self, doc: dict[str, Any], lease: Lease) -> tuple[str, int]:
         data = json.dumps(doc, separators=(",", ":")).encode()
         digest = write_blob(self.store, data)
@@ -220,16 +232,7 @@ class ImageService:
             return self._commit(stream, opts, partial, parent_ref)
         with self.leases.lease() as lease:
             try:
-                src = decompressed(stream)
-                w = self.store.writer()
-                try:
-                    while chunk := src.read(CHUNK):
-                        w.write(chunk)
-                    diff_id = w.commit()
-                    layer_size = w.offset
-                except BaseException:
-                    w.abort()
-                    raise
+                diff_id, layer_size = self._write_layer(stream)
                 lease.add(diff_id)
                 created = now()
                 config = _import_config(opts, diff_id, created)
@@ -281,16 +284,7 @@ class ImageService:
                 base_layers = self._base_layers(parent)
                 for lay in base_layers:
                     lease.add(str(lay["digest"]))
-                src = decompressed(stream)
-                w = self.store.writer()
-                try:
-                    while chunk := src.read(CHUNK):
-                        w.write(chunk)
-                    diff_id = w.commit()
-                    layer_size = w.offset
-                except BaseException:
-                    w.abort()
-                    raise
+                diff_id, layer_size = self._write_layer(stream)
                 lease.add(diff_id)
                 empty = self._empty_tar(diff_id)
                 base = json.loads(parent.config)
