@@ -82,6 +82,9 @@ DOCKER_500 = (
     (r"dial tcp|no such host|lookup ", "registry unreachable: no network here, dockerd answers 500 as well"),
     (r"^invalid name: \s*$", "a network create with a blank Name [fuzz_regressions.feature: "
      "'Creating a network with an empty name']"),
+    (r"^Invalid subnet |^invalid gateway address |^failed to allocate gateway "
+     r"|^failed to parse pool request ",
+     "a bad IPAM config entry: libnetwork's untyped errors [ipam_errors.feature]"),
     (r"^ps: error: ", "top with ps_args ps rejects: dockerd answers ps's stderr with 500 [curl on the "
      "reference: ps_args=-zzz -> 500 'ps: error: unsupported SysV option']"),
 )
