@@ -896,16 +896,7 @@ class NetworkService:
             net = self.nets[nid]
             att = next((a for a in sb.attachments if a.network_id == nid), None) if sb else None
             networks[net.name] = self._endpoint(net, att, cfg)
-        top = {
-            "EndpointID": "",
-            "Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "MacAddress": "",
-        }
+        top = dict(EMPTY_DEFAULT_ENDPOINT)
         if "bridge" in networks and mode == "bridge":
             top = {k: networks["bridge"][k] for k in top}
         return {
@@ -1168,6 +1159,19 @@ def _hostport(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+# the default bridge's endpoint fields at the top of NetworkSettings, empty when it is not attached
+EMPTY_DEFAULT_ENDPOINT: dict[str, Any] = {
+    "EndpointID": "",
+    "Gateway": "",
+    "GlobalIPv6Address": "",
+    "GlobalIPv6PrefixLen": 0,
+    "IPAddress": "",
+    "IPPrefixLen": 0,
+    "IPv6Gateway": "",
+    "MacAddress": "",
+}
+
+
 def _fixed_id(name: str) -> str:
     return hashlib.sha256(f"skiff-network-{name}".encode()).hexdigest()
 
@@ -1184,14 +1188,7 @@ def empty_settings() -> dict[str, Any]:
         "SandboxKey": "",
         "SecondaryIPAddresses": None,
         "SecondaryIPv6Addresses": None,
-        "EndpointID": "",
-        "Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "MacAddress": "",
+        **EMPTY_DEFAULT_ENDPOINT,
         "Networks": {},
     }
 
