@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ if str(REPO) not in sys.path:
 
 from vm import reference  # noqa: E402
 from vm.ping import ping, wait_for_ping  # noqa: E402
+from vm.proc import terminate  # noqa: E402
 
 SKIFF_DEFAULT_HOST = "unix:///var/run/skiff.sock"
 DOCKER_HOST = reference.HOST
@@ -76,14 +76,7 @@ class Target:
             reference.backend().stop()
             self._started_reference = False
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, STOP_DEADLINE_S)
 
     def env(self) -> dict[str, str]:
         """An environment for the docker CLI pointed at this target (DOCKER_HOST set, no contexts)."""

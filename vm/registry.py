@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vm.pki import KeyPair, make_ca, make_cert
+from vm.proc import terminate
 
 BINARY = "/usr/bin/docker-registry"
 START_DEADLINE_S = 20.0
@@ -177,14 +178,7 @@ class Registry:
 
     def _end_process(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
 
     def stop(self) -> None:
         self._end_process()

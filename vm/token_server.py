@@ -30,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vm.pki import KeyPair, der_of, make_ca, sign_rs256
+from vm.proc import terminate
 
 SERVICE = "skiff-test-registry"
 ISSUER = "skiff-test-token-issuer"
@@ -193,13 +194,7 @@ class TokenServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc)
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         if self.root is not None:

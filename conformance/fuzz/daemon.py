@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import httpx
 
 from vm import busybox
 from vm.ping import wait_for_ping
+from vm.proc import terminate
 
 START_DEADLINE_S = 60.0
 
@@ -62,12 +62,7 @@ class PrivateSkiffd:
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(Exception):
                 self._clean()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            terminate(proc, 30)
         _unmount_under(self.dir)
         _remove_network_state(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
